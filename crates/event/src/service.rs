@@ -1,0 +1,194 @@
+use crate::Proto;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Application protocol of a flow, in the vocabulary that policy files use
+/// (`services = ["rdp", "smb", "ssh", "winrm"]`).
+///
+/// Admin protocols (the ones intruders cross sites with) are told apart precisely; the rest
+/// only as far as detectors need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Service {
+    Rdp,
+    Smb,
+    Ssh,
+    Winrm,
+    DceRpc,
+    Telnet,
+    Vnc,
+    Kerberos,
+    Ldap,
+    Dns,
+    Http,
+    Https,
+    Ntp,
+    Smtp,
+    Ftp,
+    Mssql,
+    Netbios,
+    Icmp,
+    Other,
+}
+
+/// Every service with its policy name, for parsing and listing.
+pub const ALL_SERVICES: &[Service] = &[
+    Service::Rdp,
+    Service::Smb,
+    Service::Ssh,
+    Service::Winrm,
+    Service::DceRpc,
+    Service::Telnet,
+    Service::Vnc,
+    Service::Kerberos,
+    Service::Ldap,
+    Service::Dns,
+    Service::Http,
+    Service::Https,
+    Service::Ntp,
+    Service::Smtp,
+    Service::Ftp,
+    Service::Mssql,
+    Service::Netbios,
+    Service::Icmp,
+    Service::Other,
+];
+
+impl Service {
+    /// Name as written in policy files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Rdp => "rdp",
+            Service::Smb => "smb",
+            Service::Ssh => "ssh",
+            Service::Winrm => "winrm",
+            Service::DceRpc => "dce-rpc",
+            Service::Telnet => "telnet",
+            Service::Vnc => "vnc",
+            Service::Kerberos => "kerberos",
+            Service::Ldap => "ldap",
+            Service::Dns => "dns",
+            Service::Http => "http",
+            Service::Https => "https",
+            Service::Ntp => "ntp",
+            Service::Smtp => "smtp",
+            Service::Ftp => "ftp",
+            Service::Mssql => "mssql",
+            Service::Netbios => "netbios",
+            Service::Icmp => "icmp",
+            Service::Other => "other",
+        }
+    }
+
+    /// From a policy-file name (`rdp`, `dce-rpc`, ...).
+    pub fn from_name(name: &str) -> Option<Self> {
+        ALL_SERVICES.iter().copied().find(|s| s.as_str() == name)
+    }
+
+    /// Remote administration and lateral-movement protocols: what `off-hours-crossing`
+    /// and pivot detection care about.
+    pub fn is_admin(self) -> bool {
+        matches!(
+            self,
+            Service::Rdp
+                | Service::Smb
+                | Service::Ssh
+                | Service::Winrm
+                | Service::DceRpc
+                | Service::Telnet
+                | Service::Vnc
+        )
+    }
+
+    /// The well-known service of a responder port.
+    pub fn from_port(proto: Proto, port: u16) -> Self {
+        match (proto, port) {
+            (Proto::Icmp, _) => Service::Icmp,
+            (Proto::Tcp, 3389) | (Proto::Udp, 3389) => Service::Rdp,
+            (Proto::Tcp, 445) | (Proto::Tcp, 139) => Service::Smb,
+            (Proto::Tcp, 22) => Service::Ssh,
+            (Proto::Tcp, 5985) | (Proto::Tcp, 5986) => Service::Winrm,
+            (Proto::Tcp, 135) => Service::DceRpc,
+            (Proto::Tcp, 23) => Service::Telnet,
+            (Proto::Tcp, 5900..=5903) => Service::Vnc,
+            (_, 88) => Service::Kerberos,
+            (_, 389) | (Proto::Tcp, 636) | (Proto::Tcp, 3268) | (Proto::Tcp, 3269) => Service::Ldap,
+            (_, 53) => Service::Dns,
+            (Proto::Tcp, 80) | (Proto::Tcp, 8080) => Service::Http,
+            (Proto::Tcp, 443) | (Proto::Tcp, 8443) => Service::Https,
+            (Proto::Udp, 123) => Service::Ntp,
+            (Proto::Tcp, 25) | (Proto::Tcp, 587) => Service::Smtp,
+            (Proto::Tcp, 21) => Service::Ftp,
+            (Proto::Tcp, 1433) => Service::Mssql,
+            (Proto::Udp, 137) | (Proto::Udp, 138) => Service::Netbios,
+            _ => Service::Other,
+        }
+    }
+
+    /// From Zeek's `service` field (comma-separated analyzer names such as `gssapi,smb,krb`)
+    /// and the responder port. A named admin protocol wins; then an admin port (Zeek says
+    /// `ssl` for RDP over TLS and `http` for WinRM); then the first named protocol we know;
+    /// then the port.
+    pub fn from_zeek(service_field: &str, proto: Proto, resp_port: u16) -> Self {
+        let mut first_known = None;
+        for name in service_field.split(',') {
+            let s = match name.trim() {
+                "rdp" | "rdpeudp" => Service::Rdp,
+                "smb" => Service::Smb,
+                "ssh" => Service::Ssh,
+                "dce_rpc" => Service::DceRpc,
+                "krb" | "krb_tcp" => Service::Kerberos,
+                "ldap" | "ldap_tcp" => Service::Ldap,
+                "dns" => Service::Dns,
+                "http" => Service::Http,
+                "ssl" => Service::Https,
+                "ntp" => Service::Ntp,
+                "smtp" => Service::Smtp,
+                "ftp" | "ftp-data" => Service::Ftp,
+                "vnc" => Service::Vnc,
+                _ => continue,
+            };
+            if s.is_admin() {
+                return s;
+            }
+            first_known.get_or_insert(s);
+        }
+        let by_port = Service::from_port(proto, resp_port);
+        if by_port.is_admin() {
+            return by_port;
+        }
+        first_known.unwrap_or(by_port)
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_protocol_named_by_zeek_or_port_wins_over_generic_ones() {
+        assert_eq!(
+            Service::from_zeek("gssapi,smb,krb", Proto::Tcp, 445),
+            Service::Smb
+        );
+        assert_eq!(Service::from_zeek("ssl", Proto::Tcp, 3389), Service::Rdp);
+        assert_eq!(Service::from_zeek("http", Proto::Tcp, 5985), Service::Winrm);
+        assert_eq!(Service::from_zeek("ssh", Proto::Tcp, 2222), Service::Ssh);
+        assert_eq!(Service::from_zeek("-", Proto::Udp, 53), Service::Dns);
+        assert_eq!(Service::from_zeek("ssl", Proto::Tcp, 443), Service::Https);
+        assert_eq!(Service::from_zeek("", Proto::Tcp, 40000), Service::Other);
+    }
+
+    #[test]
+    fn every_service_name_round_trips() {
+        for s in ALL_SERVICES {
+            assert_eq!(Service::from_name(s.as_str()), Some(*s));
+        }
+    }
+}

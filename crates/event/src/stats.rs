@@ -1,0 +1,215 @@
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// How many rejected records are kept with their position, per run.
+pub const MAX_REJECTION_SAMPLES: usize = 100;
+
+/// Why a record was rejected. Stable names: they are counted and reported by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RejectReason {
+    /// A line with more or fewer fields than its `#fields` header.
+    FieldCount,
+    /// A field that should be an address, port, number or time is not.
+    BadField,
+    /// A required field (ts, addresses, ports) is unset or missing.
+    MissingField,
+    /// A line longer than the reader's limit.
+    LineTooLong,
+    /// Not valid UTF-8 where text is required.
+    InvalidUtf8,
+    /// Not a JSON object, or malformed JSON.
+    BadJson,
+    /// A data line before any `#fields` header in a TSV file.
+    NoHeader,
+    /// A bad header line (`#fields` empty, `#separator` unreadable).
+    BadHeader,
+    /// A file whose content is no log format we know.
+    UnknownFormat,
+    /// Compressed data that ends early or is corrupt.
+    Decompression,
+    /// A file or directory that could not be read.
+    Io,
+}
+
+impl RejectReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::FieldCount => "field-count",
+            RejectReason::BadField => "bad-field",
+            RejectReason::MissingField => "missing-field",
+            RejectReason::LineTooLong => "line-too-long",
+            RejectReason::InvalidUtf8 => "invalid-utf8",
+            RejectReason::BadJson => "bad-json",
+            RejectReason::NoHeader => "no-header",
+            RejectReason::BadHeader => "bad-header",
+            RejectReason::UnknownFormat => "unknown-format",
+            RejectReason::Decompression => "decompression",
+            RejectReason::Io => "io",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One rejected record and where it was.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// File path as given (or `-` for stdin).
+    pub file: String,
+    /// 1-based line number; 0 when the problem is with the whole file.
+    pub line: u64,
+    pub reason: RejectReason,
+    /// Short, escaped-for-terminal description (never the whole hostile line).
+    pub detail: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.file, self.line, self.reason, self.detail
+        )
+    }
+}
+
+/// What a run read and what it could not use. Nothing is lost silently: every record read
+/// is either parsed or rejected with a reason.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunStats {
+    /// Files (or stdin) opened.
+    pub files: u64,
+    /// Bytes read, after decompression.
+    pub bytes: u64,
+    /// Data records read (header and comment lines excluded).
+    pub records: u64,
+    /// Records turned into events.
+    pub parsed: u64,
+    /// Records rejected.
+    pub rejected: u64,
+    /// Rejections by reason name.
+    pub rejected_by_reason: BTreeMap<String, u64>,
+    /// Records parsed per log (`conn`, `rdp`, ...).
+    pub parsed_by_log: BTreeMap<String, u64>,
+    /// Records of logs that sekisho reads but does not use (dns, ssl, ...), skipped whole.
+    pub skipped: u64,
+    /// The first [`MAX_REJECTION_SAMPLES`] rejections with their positions.
+    pub samples: Vec<Rejection>,
+}
+
+impl RunStats {
+    /// Counts a rejection and keeps its position while there is room.
+    pub fn reject(
+        &mut self,
+        file: &str,
+        line: u64,
+        reason: RejectReason,
+        detail: impl Into<String>,
+    ) {
+        self.records += 1;
+        self.count_rejection(file, line, reason, detail);
+    }
+
+    /// Counts a problem with a whole file (not a record): unreadable, unknown format,
+    /// truncated compression.
+    pub fn reject_file(
+        &mut self,
+        file: &str,
+        line: u64,
+        reason: RejectReason,
+        detail: impl Into<String>,
+    ) {
+        self.count_rejection(file, line, reason, detail);
+    }
+
+    fn count_rejection(
+        &mut self,
+        file: &str,
+        line: u64,
+        reason: RejectReason,
+        detail: impl Into<String>,
+    ) {
+        self.rejected += 1;
+        *self
+            .rejected_by_reason
+            .entry(reason.as_str().to_string())
+            .or_default() += 1;
+        if self.samples.len() < MAX_REJECTION_SAMPLES {
+            self.samples.push(Rejection {
+                file: file.to_string(),
+                line,
+                reason,
+                detail: detail.into(),
+            });
+        }
+    }
+
+    /// Counts a parsed record of log `log`.
+    pub fn parsed(&mut self, log: &str) {
+        self.records += 1;
+        self.parsed += 1;
+        if let Some(n) = self.parsed_by_log.get_mut(log) {
+            *n += 1;
+        } else {
+            self.parsed_by_log.insert(log.to_string(), 1);
+        }
+    }
+
+    /// Adds another run's counts to this one.
+    pub fn merge(&mut self, other: &RunStats) {
+        self.files += other.files;
+        self.bytes += other.bytes;
+        self.records += other.records;
+        self.parsed += other.parsed;
+        self.rejected += other.rejected;
+        self.skipped += other.skipped;
+        for (k, v) in &other.rejected_by_reason {
+            *self.rejected_by_reason.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.parsed_by_log {
+            *self.parsed_by_log.entry(k.clone()).or_default() += v;
+        }
+        for s in &other.samples {
+            if self.samples.len() >= MAX_REJECTION_SAMPLES {
+                break;
+            }
+            self.samples.push(s.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejections_are_counted_past_the_sample_cap() {
+        let mut s = RunStats::default();
+        for i in 0..(MAX_REJECTION_SAMPLES as u64 + 5) {
+            s.reject(
+                "conn.log",
+                i + 1,
+                RejectReason::BadField,
+                "id.orig_h: not an address",
+            );
+        }
+        s.parsed("conn");
+        assert_eq!(s.rejected, MAX_REJECTION_SAMPLES as u64 + 5);
+        assert_eq!(s.records, MAX_REJECTION_SAMPLES as u64 + 6);
+        assert_eq!(s.samples.len(), MAX_REJECTION_SAMPLES);
+        assert_eq!(
+            s.rejected_by_reason["bad-field"],
+            MAX_REJECTION_SAMPLES as u64 + 5
+        );
+        assert_eq!(
+            s.samples[0].to_string(),
+            "conn.log:1: bad-field: id.orig_h: not an address"
+        );
+    }
+}
