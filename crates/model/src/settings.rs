@@ -1,0 +1,200 @@
+//! Detector thresholds: `[detectors.*]` tables of the organisation file. Every value has a
+//! default, so an org file without a `[detectors]` table is complete.
+
+use serde::{Deserialize, Serialize};
+
+/// All detector settings.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectorSettings {
+    pub first_seen_crossing: FirstSeenSettings,
+    pub off_hours_crossing: OffHoursSettings,
+    pub pivot_chain: PivotSettings,
+    pub fan_out: FanOutSettings,
+    pub bulk_transfer: BulkTransferSettings,
+    pub beacon: BeaconSettings,
+    pub sensor_gap: SensorGapSettings,
+    pub correlation: CorrelationSettings,
+    pub limits: Limits,
+}
+
+/// What a first-seen pair is keyed by on the source side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FirstSeenKey {
+    /// (source site → destination asset, service): quiet, the default.
+    Site,
+    /// (source host → destination asset, service): finer, noisier.
+    Host,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FirstSeenSettings {
+    pub enabled: bool,
+    /// Days from the first event that only learn, never alert.
+    pub baseline_days: u32,
+    pub key: FirstSeenKey,
+}
+
+impl Default for FirstSeenSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            baseline_days: 7,
+            key: FirstSeenKey::Site,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OffHoursSettings {
+    pub enabled: bool,
+}
+
+impl Default for OffHoursSettings {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PivotSettings {
+    pub enabled: bool,
+    /// How long after a cross-site connection in its onward connections count.
+    pub window_minutes: u32,
+    /// Distinct onward targets needed to report a chain.
+    pub min_targets: u32,
+}
+
+impl Default for PivotSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window_minutes: 60,
+            min_targets: 1,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FanOutSettings {
+    pub enabled: bool,
+    pub window_minutes: u32,
+    /// Distinct destination hosts in the window.
+    pub min_hosts: u32,
+    /// Distinct destination ports on one host in the window.
+    pub min_ports: u32,
+    /// Assets with any of these roles are not reported (sanctioned scanners).
+    pub exempt_roles: Vec<String>,
+}
+
+impl Default for FanOutSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window_minutes: 10,
+            min_hosts: 50,
+            min_ports: 100,
+            exempt_roles: vec!["scanner".to_string()],
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BulkTransferSettings {
+    pub enabled: bool,
+    pub window_minutes: u32,
+    /// Bytes out of a data-bearing asset to one other site or the outside within the window.
+    pub min_bytes: u64,
+}
+
+impl Default for BulkTransferSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window_minutes: 60,
+            min_bytes: 100_000_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BeaconSettings {
+    pub enabled: bool,
+    /// Connections needed before a pair is scored.
+    pub min_connections: u32,
+    /// Score (0..1) from which a pair is reported.
+    pub min_score: f64,
+    /// Only pairs that leave the organisation (outbound) or cross sites are scored.
+    pub cross_site: bool,
+}
+
+impl Default for BeaconSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            min_connections: 24,
+            min_score: 0.85,
+            cross_site: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SensorGapSettings {
+    pub enabled: bool,
+    pub max_silence_minutes: u32,
+}
+
+impl Default for SensorGapSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_silence_minutes: 60,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorrelationSettings {
+    /// Alerts sharing a host within this many minutes join one incident.
+    pub window_minutes: u32,
+    /// An incident is opened only if one of its alerts is at least this severe
+    /// (`info`, `low`, `medium`, `high`, `critical`).
+    pub min_severity: String,
+}
+
+impl Default for CorrelationSettings {
+    fn default() -> Self {
+        Self {
+            window_minutes: 24 * 60,
+            min_severity: "medium".to_string(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Most keys any one detector table holds; past it the oldest are evicted and counted.
+    pub max_tracked_keys: usize,
+    /// Most alerts kept per run; further ones are counted, not stored.
+    pub max_alerts: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_tracked_keys: 1_000_000,
+            max_alerts: 100_000,
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! The org file: what it accepts, and errors that name the line of what it refuses.
+
+use sekisho_event::{ConnState, Flow, Proto, Service, Timestamp, Uid};
+use sekisho_model::{Action, Direction, Enricher, Org};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+const EXAMPLE: &str = r#"
+[org]
+name = "Example Heavy Industries"
+domains = ["example-hi.co.jp", "example-hi.com"]
+brands = ["Example Heavy Industries", "EHI"]
+
+[[site]]
+id = "jp-hq"
+name = "Tokyo headquarters"
+country = "JP"
+timezone = "Asia/Tokyo"
+networks = ["10.10.0.0/16", "2001:db8:10::/48"]
+tags = ["hq"]
+
+[[site]]
+id = "th-bkk"
+name = "Bangkok office"
+country = "TH"
+timezone = "Asia/Bangkok"
+networks = ["10.20.0.0/16"]
+tags = ["overseas"]
+
+[[site]]
+id = "us-hou"
+name = "Houston office"
+country = "US"
+timezone = "America/Chicago"
+networks = ["10.40.0.0/16"]
+tags = ["overseas"]
+
+[[asset]]
+name = "jp-fs01"
+site = "jp-hq"
+addresses = ["10.10.5.10", "2001:db8:10::10"]
+roles = ["file-server"]
+data = ["customer-pii", "design"]
+customers = ["Acme Air", "Orbital Co"]
+
+[[asset]]
+name = "jp-dc01"
+site = "jp-hq"
+addresses = ["10.10.1.1"]
+roles = ["domain-controller"]
+
+[[asset]]
+name = "th-dc01"
+site = "th-bkk"
+addresses = ["10.20.1.1"]
+roles = ["domain-controller"]
+
+[[sensor]]
+name = "jp-hq-zeek"
+sites = ["jp-hq"]
+
+[policy]
+cross_site_default = "alert"
+business_hours = "Mon-Fri 08:00-19:00"
+
+[[policy.rule]]
+name = "AD replication"
+from = { role = "domain-controller" }
+to = { role = "domain-controller" }
+services = ["ldap", "kerberos", "dce-rpc", "smb", "tcp/49152-65535"]
+action = "allow"
+
+[[policy.rule]]
+name = "no overseas admin access to HQ servers"
+from = { tag = "overseas" }
+to = { site = "jp-hq", role = ["file-server", "domain-controller"] }
+services = ["rdp", "smb", "ssh", "winrm"]
+action = "deny"
+
+[[policy.rule]]
+name = "overseas web to HQ in business hours"
+from = { tag = "overseas" }
+to = { site = "jp-hq" }
+services = ["https"]
+during = "business-hours"
+action = "allow"
+
+[detectors.fan_out]
+min_hosts = 20
+"#;
+
+fn org() -> Org {
+    Org::from_toml(EXAMPLE, "org.toml").expect("example parses")
+}
+
+fn flow(src: &str, dst: &str, port: u16, service: Service, ts_secs: i64) -> Flow {
+    Flow {
+        ts: Timestamp::from_micros(ts_secs * Timestamp::SECOND),
+        duration_us: 1_000,
+        uid: Uid::new("Ctest").unwrap(),
+        orig_ip: src.parse().unwrap(),
+        orig_port: 50_000,
+        resp_ip: dst.parse().unwrap(),
+        resp_port: port,
+        proto: Proto::Tcp,
+        service,
+        orig_bytes: 100,
+        resp_bytes: 200,
+        orig_pkts: 2,
+        resp_pkts: 2,
+        state: ConnState::SF,
+        sensor: Arc::from("s"),
+    }
+}
+
+#[test]
+fn example_from_design_resolves_sites_assets_and_settings() {
+    let org = org();
+    assert_eq!(org.sites.len(), 3);
+    assert_eq!(org.assets.len(), 3);
+    assert_eq!(org.policy.rules.len(), 3);
+    assert_eq!(org.policy.cross_site_default, Action::Alert);
+    assert_eq!(org.detectors.fan_out.min_hosts, 20);
+    assert_eq!(
+        org.detectors.first_seen_crossing.baseline_days, 7,
+        "default kept"
+    );
+    let fs = org.locate("10.10.5.10".parse().unwrap());
+    assert_eq!(org.asset(fs.asset.unwrap()).name, "jp-fs01");
+    let fs6 = org.locate("2001:db8:10::10".parse().unwrap());
+    assert_eq!(fs6, fs);
+    let ws = org.locate("10.10.200.3".parse().unwrap());
+    assert_eq!(org.site(ws.site.unwrap()).id, "jp-hq");
+    assert_eq!(ws.asset, None);
+    assert_eq!(org.locate("8.8.8.8".parse().unwrap()).site, None);
+}
+
+#[test]
+fn overseas_rdp_to_hq_file_server_is_denied_by_name() {
+    let org = org();
+    let mut e = Enricher::new(&org);
+    // Wednesday 2024-05-15 03:00 UTC = 10:00 in Bangkok.
+    let f = flow("10.20.3.4", "10.10.5.10", 3389, Service::Rdp, 1_715_742_000);
+    let en = e.enrich(&f);
+    assert_eq!(en.direction, Direction::CrossSite);
+    assert_eq!(en.verdict.action, Action::Deny);
+    assert_eq!(
+        org.rule_name(en.verdict.rule),
+        Some("no overseas admin access to HQ servers")
+    );
+    let local = en.local.unwrap();
+    assert_eq!((local.weekday, local.minute), (2, 10 * 60));
+}
+
+#[test]
+fn first_match_wins_and_default_applies_to_cross_site_only() {
+    let org = org();
+    let mut e = Enricher::new(&org);
+    // DC to DC over SMB: the allow rule comes before the deny rule.
+    let dc = e.enrich(&flow(
+        "10.20.1.1",
+        "10.10.1.1",
+        445,
+        Service::Smb,
+        1_715_742_000,
+    ));
+    assert_eq!(dc.verdict.action, Action::Allow);
+    assert_eq!(dc.verdict.rule, Some(0));
+    // Cross-site, no rule: the default.
+    let other = e.enrich(&flow(
+        "10.40.7.7",
+        "10.10.99.9",
+        8080,
+        Service::Http,
+        1_715_742_000,
+    ));
+    assert_eq!(
+        (other.verdict.action, other.verdict.rule),
+        (Action::Alert, None)
+    );
+    // Intra-site and outbound: allowed by default.
+    let intra = e.enrich(&flow(
+        "10.10.9.9",
+        "10.10.5.10",
+        445,
+        Service::Smb,
+        1_715_742_000,
+    ));
+    assert_eq!(
+        (intra.direction, intra.verdict.action),
+        (Direction::IntraSite, Action::Allow)
+    );
+    let out = e.enrich(&flow(
+        "10.10.9.9",
+        "93.184.216.34",
+        443,
+        Service::Https,
+        1_715_742_000,
+    ));
+    assert_eq!(
+        (out.direction, out.verdict.action),
+        (Direction::Outbound, Action::Allow)
+    );
+    let inbound = e.enrich(&flow(
+        "93.184.216.34",
+        "10.10.9.9",
+        443,
+        Service::Https,
+        1_715_742_000,
+    ));
+    assert_eq!(inbound.direction, Direction::Inbound);
+}
+
+#[test]
+fn time_windows_use_the_source_site_clock() {
+    let org = org();
+    let mut e = Enricher::new(&org);
+    // 2024-05-15 14:00 UTC: 21:00 in Bangkok (after hours), 09:00 in Houston (business hours).
+    let ts = 1_715_781_600;
+    let from_bkk = e.enrich(&flow("10.20.3.4", "10.10.9.9", 443, Service::Https, ts));
+    assert_eq!(
+        (from_bkk.verdict.action, from_bkk.verdict.rule),
+        (Action::Alert, None)
+    );
+    let from_hou = e.enrich(&flow("10.40.3.4", "10.10.9.9", 443, Service::Https, ts));
+    assert_eq!(
+        (from_hou.verdict.action, from_hou.verdict.rule),
+        (Action::Allow, Some(2))
+    );
+}
+
+fn error_of(text: &str) -> String {
+    Org::from_toml(text, "org.toml")
+        .expect_err("must be refused")
+        .to_string()
+}
+
+fn with(extra_site_fields: &str, rest: &str) -> String {
+    format!(
+        "[org]\nname = \"X\"\n\n[[site]]\nid = \"a\"\ncountry = \"JP\"\ntimezone = \"Asia/Tokyo\"\nnetworks = [\"10.1.0.0/16\"]\n{extra_site_fields}\n{rest}"
+    )
+}
+
+#[test]
+fn unknown_key_names_its_line() {
+    let e = error_of(&with("colour = \"blue\"", ""));
+    assert!(e.starts_with("org.toml:9:"), "{e}");
+    assert!(e.contains("colour"), "{e}");
+}
+
+#[test]
+fn bad_time_zone_names_its_line() {
+    let text = "[org]\nname = \"X\"\n[[site]]\nid = \"a\"\ncountry = \"JP\"\ntimezone = \"Asia/Tokio\"\nnetworks = [\"10.1.0.0/16\"]\n";
+    let e = error_of(text);
+    assert!(e.starts_with("org.toml:6:"), "{e}");
+    assert!(e.contains("Asia/Tokio"), "{e}");
+}
+
+#[test]
+fn bad_cidr_names_its_line() {
+    let text = "[org]\nname = \"X\"\n[[site]]\nid = \"a\"\ncountry = \"JP\"\ntimezone = \"Asia/Tokyo\"\nnetworks = [\n  \"10.1.0.0/16\",\n  \"10.300.0.0/16\",\n]\n";
+    let e = error_of(text);
+    assert!(e.starts_with("org.toml:9:"), "{e}");
+    let host_bits = error_of(&text.replace("10.300.0.0/16", "10.2.0.1/16"));
+    assert!(
+        host_bits.contains("did you mean 10.2.0.0/16"),
+        "{host_bits}"
+    );
+}
+
+#[test]
+fn overlapping_site_networks_name_both_sites() {
+    let e = error_of(&with(
+        "",
+        "[[site]]\nid = \"b\"\ncountry = \"TH\"\ntimezone = \"Asia/Bangkok\"\nnetworks = [\"10.1.128.0/17\"]\n",
+    ));
+    assert!(e.starts_with("org.toml:14:"), "{e}");
+    assert!(e.contains("overlaps 10.1.0.0/16 of site `a`"), "{e}");
+}
+
+#[test]
+fn unknown_site_references_name_their_line() {
+    let asset = error_of(&with(
+        "",
+        "[[asset]]\nname = \"fs\"\nsite = \"nowhere\"\naddresses = [\"10.1.0.5\"]\n",
+    ));
+    assert!(asset.starts_with("org.toml:12:"), "{asset}");
+    let rule = error_of(&with(
+        "",
+        "[[policy.rule]]\nname = \"r\"\nfrom = { site = \"a\" }\nto = { site = \"zz\" }\naction = \"deny\"\n",
+    ));
+    assert!(rule.starts_with("org.toml:13:"), "{rule}");
+    assert!(rule.contains("unknown site `zz`"), "{rule}");
+    let sensor = error_of(&with("", "[[sensor]]\nname = \"s\"\nsites = [\"b\"]\n"));
+    assert!(sensor.starts_with("org.toml:12:"), "{sensor}");
+}
+
+#[test]
+fn asset_outside_its_site_and_bad_policy_values_are_refused() {
+    let outside = error_of(&with(
+        "",
+        "[[asset]]\nname = \"fs\"\nsite = \"a\"\naddresses = [\"10.9.0.5\"]\n",
+    ));
+    assert!(
+        outside.contains("outside the networks of its site `a`"),
+        "{outside}"
+    );
+    let action = error_of(&with(
+        "",
+        "[[policy.rule]]\nname = \"r\"\nfrom = { any = true }\nto = { external = true }\naction = \"block\"\n",
+    ));
+    assert!(action.starts_with("org.toml:14:"), "{action}");
+    let service = error_of(&with(
+        "",
+        "[[policy.rule]]\nname = \"r\"\nfrom = { any = true }\nto = { any = true }\nservices = [\"rdpp\"]\naction = \"deny\"\n",
+    ));
+    assert!(service.contains("unknown service `rdpp`"), "{service}");
+    let empty_selector = error_of(&with(
+        "",
+        "[[policy.rule]]\nname = \"r\"\nfrom = {}\nto = { any = true }\naction = \"deny\"\n",
+    ));
+    assert!(
+        empty_selector.starts_with("org.toml:12:"),
+        "{empty_selector}"
+    );
+}
+
+#[test]
+fn syntax_error_names_its_line() {
+    let e = error_of("[org]\nname = \"X\"\n[[site]\n");
+    assert!(e.starts_with("org.toml:3:"), "{e}");
+}
+
+#[test]
+fn locate_returns_nothing_for_addresses_outside_the_org() {
+    let org = org();
+    for ip in ["192.168.1.1", "10.30.0.1", "2001:db8:11::1", "::1"] {
+        let ip: IpAddr = ip.parse().unwrap();
+        assert_eq!(org.locate(ip).site, None, "{ip}");
+    }
+}
