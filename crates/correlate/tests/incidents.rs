@@ -41,6 +41,7 @@ fn ep(org: &Org, ip: &str) -> AlertEndpoint {
     org.endpoint(Some(ip), org.locate(ip))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn alert(
     org: &Org,
     id: &str,
