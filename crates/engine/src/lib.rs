@@ -1,1 +1,397 @@
-//! (being written)
+//! The deterministic core of `sekisho analyze`: sources → enrichment → detectors →
+//! correlation.
+//!
+//! [`Pipeline`] is pure: it is fed events and returns alerts and incidents, taking time
+//! only from the events. [`analyze_paths`] is the thin shell that reads Zeek logs from disk
+//! and feeds it: application logs first (so every flow can be named with its users and
+//! shares), then each sensor's conn logs in file order, merged across sensors by time so
+//! detectors that look across sites (a crossing seen by one sensor, the pivot by another)
+//! see one timeline.
+//!
+//! ```
+//! use sekisho_engine::Pipeline;
+//! use sekisho_model::Org;
+//! let org = Org::from_toml("[org]\nname = \"X\"\n", "org.toml").unwrap();
+//! let outcome = Pipeline::new(&org).finish();
+//! assert!(outcome.alerts.is_empty() && outcome.incidents.is_empty());
+//! ```
+
+use sekisho_detect::{AlertSink, Detector, DetectorStats, FlowView};
+use sekisho_event::{
+    Alert, AppContext, AppKind, AppRecord, ConnState, Flow, Incident, Proto, RunStats, Service, Uid,
+};
+use sekisho_model::{Direction, Enricher, Org};
+use sekisho_zeek::{LogFile, LogKind, LogReader, Record};
+use serde::Serialize;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Most flows whose application context is kept (by uid). Past it, further contexts are
+/// counted and dropped; the flows themselves are still analysed.
+pub const MAX_CONTEXTS: usize = 1_000_000;
+
+/// What an analysis found, besides the input statistics.
+#[derive(Debug, Default, Serialize)]
+pub struct Outcome {
+    /// In deterministic order, with ids `A000001`...
+    pub alerts: Vec<Alert>,
+    pub incidents: Vec<Incident>,
+    /// Flows analysed, by direction.
+    pub flows_by_direction: BTreeMap<&'static str, u64>,
+    /// Per detector id: its bounded state.
+    pub detectors: BTreeMap<&'static str, DetectorStats>,
+    /// Alerts not kept because `limits.max_alerts` was reached.
+    pub alerts_dropped: u64,
+    /// Application contexts not kept because [`MAX_CONTEXTS`] was reached.
+    pub contexts_dropped: u64,
+}
+
+/// Enrichment, detectors and the alert sink for one org.
+#[derive(Debug)]
+pub struct Pipeline<'o> {
+    org: &'o Org,
+    enricher: Enricher<'o>,
+    detectors: Vec<Box<dyn Detector + 'o>>,
+    sink: AlertSink,
+    contexts: HashMap<Uid, AppContext>,
+    contexts_dropped: u64,
+    by_direction: [u64; 5],
+    derived_uids: HashSet<Uid>,
+}
+
+impl<'o> Pipeline<'o> {
+    /// Every enabled detector of the registry, for `org`.
+    pub fn new(org: &'o Org) -> Self {
+        Self {
+            org,
+            enricher: Enricher::new(org),
+            detectors: sekisho_detect::build_all(org),
+            sink: AlertSink::new(org.detectors.limits.max_alerts),
+            contexts: HashMap::new(),
+            contexts_dropped: 0,
+            by_direction: [0; 5],
+            derived_uids: HashSet::new(),
+        }
+    }
+
+    /// Folds an application-log record into the context of its flow.
+    pub fn add_app_record(&mut self, rec: &AppRecord) {
+        if rec.uid.is_empty() {
+            return;
+        }
+        if let Some(ctx) = self.contexts.get_mut(&rec.uid) {
+            ctx.absorb(&rec.kind);
+        } else if self.contexts.len() < MAX_CONTEXTS {
+            let mut ctx = AppContext::default();
+            ctx.absorb(&rec.kind);
+            self.contexts.insert(rec.uid, ctx);
+        } else {
+            self.contexts_dropped += 1;
+        }
+    }
+
+    /// True the first time a uid is offered (while the bounded set of seen uids has room;
+    /// past it every uid counts as new, so nothing is dropped, at worst counted twice).
+    fn first_sight(&mut self, uid: Uid) -> bool {
+        if uid.is_empty() {
+            return true;
+        }
+        if self.derived_uids.len() >= MAX_CONTEXTS {
+            return !self.derived_uids.contains(&uid);
+        }
+        self.derived_uids.insert(uid)
+    }
+
+    /// Enriches one flow and runs every detector on it.
+    pub fn push_flow(&mut self, flow: &Flow) {
+        let enriched = self.enricher.enrich(flow);
+        self.by_direction[direction_index(enriched.direction)] += 1;
+        let context = if self.contexts.is_empty() {
+            None
+        } else {
+            self.contexts.get(&flow.uid)
+        };
+        let view = FlowView {
+            flow,
+            enriched: &enriched,
+            context,
+        };
+        for d in &mut self.detectors {
+            d.on_flow(&view, &mut self.sink);
+        }
+    }
+
+    /// Flushes the detectors, orders the alerts, assigns ids and builds incidents.
+    pub fn finish(mut self) -> Outcome {
+        for d in &mut self.detectors {
+            d.finish(&mut self.sink);
+        }
+        let detectors = self.detectors.iter().map(|d| (d.id(), d.stats())).collect();
+        let alerts_dropped = self.sink.dropped();
+        let mut alerts = self.sink.into_alerts();
+        alerts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        for (i, a) in alerts.iter_mut().enumerate() {
+            a.id = format!("A{:06}", i + 1);
+        }
+        let incidents = sekisho_correlate::correlate(self.org, &alerts);
+        let flows_by_direction = ALL_DIRECTIONS
+            .iter()
+            .zip(self.by_direction)
+            .map(|(d, n)| (d.as_str(), n))
+            .collect();
+        Outcome {
+            alerts,
+            incidents,
+            flows_by_direction,
+            detectors,
+            alerts_dropped,
+            contexts_dropped: self.contexts_dropped,
+        }
+    }
+}
+
+const ALL_DIRECTIONS: [Direction; 5] = [
+    Direction::IntraSite,
+    Direction::CrossSite,
+    Direction::Inbound,
+    Direction::Outbound,
+    Direction::External,
+];
+
+fn direction_index(d: Direction) -> usize {
+    match d {
+        Direction::IntraSite => 0,
+        Direction::CrossSite => 1,
+        Direction::Inbound => 2,
+        Direction::Outbound => 3,
+        Direction::External => 4,
+    }
+}
+
+/// Progress of a long read, for a progress bar.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    pub records: u64,
+    pub bytes: u64,
+    pub files_done: u64,
+    pub files_total: u64,
+}
+
+/// How often (in records) progress is reported.
+const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// Reads Zeek logs from files, directories or `-` (stdin) and analyses them.
+///
+/// Inputs that do not exist are the caller's to refuse beforehand; anything unreadable or
+/// malformed found here is counted in the returned [`RunStats`] with its position.
+pub fn analyze_paths(
+    org: &Org,
+    inputs: &[PathBuf],
+    progress: &mut dyn FnMut(Progress),
+) -> (Outcome, RunStats) {
+    let mut stats = RunStats::default();
+    let mut pipeline = Pipeline::new(org);
+    let files = sekisho_zeek::discover(inputs);
+    let mut prog = Progress {
+        files_total: files.len() as u64,
+        ..Progress::default()
+    };
+
+    // Pass 1: application logs into contexts, other logs counted; conn logs set aside by
+    // sensor. Standard input can be read only once, so it joins the conn streams.
+    let mut streams: BTreeMap<String, Vec<LogFile>> = BTreeMap::new();
+    let mut app_files: Vec<LogFile> = Vec::new();
+    for file in files {
+        let conn_by_name = file.kind_hint == Some(LogKind::Conn);
+        if conn_by_name || file.is_stdin() {
+            streams
+                .entry(file.sensor.to_string())
+                .or_default()
+                .push(file);
+            continue;
+        }
+        let Some(mut reader) = LogReader::open(&file, &mut stats) else {
+            prog.files_done += 1;
+            continue;
+        };
+        if reader.log_kind() == Some(LogKind::Conn) {
+            streams
+                .entry(file.sensor.to_string())
+                .or_default()
+                .push(file);
+            continue;
+        }
+        let mut any_app = false;
+        while let Some(rec) = reader.next_record(&mut stats) {
+            match rec {
+                Record::App(app) => {
+                    any_app = true;
+                    pipeline.add_app_record(&app);
+                }
+                // A conn record in a file that did not look like conn at first (a second
+                // header block): analyse it like any other.
+                Record::Flow(flow) => pipeline.push_flow(&flow),
+            }
+        }
+        if any_app {
+            app_files.push(file);
+        }
+        prog.files_done += 1;
+        prog.records = stats.records;
+        prog.bytes = stats.bytes;
+        progress(prog);
+    }
+
+    // Without any conn log (a sensor that only kept application logs, or an export of
+    // them), the application records are the only proof that connections happened: they
+    // become the flows, once per uid, read a second time now that every context is known.
+    let derive_flows = streams.is_empty() && !app_files.is_empty();
+    if derive_flows {
+        for file in app_files {
+            streams
+                .entry(file.sensor.to_string())
+                .or_default()
+                .push(file);
+        }
+    }
+
+    // Pass 2: conn streams, one per sensor, merged by time.
+    let mut sources: Vec<SensorStream> = streams
+        .into_values()
+        .map(|mut files| {
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+            SensorStream {
+                files: files.into_iter().rev().collect(),
+                reader: None,
+                derive_flows,
+                scratch: RunStats::default(),
+                sensor: Arc::from(""),
+            }
+        })
+        .collect();
+    let mut heap: BinaryHeap<Reverse<(sekisho_event::Timestamp, usize)>> = BinaryHeap::new();
+    let mut heads: Vec<Option<Flow>> = Vec::with_capacity(sources.len());
+    for (i, s) in sources.iter_mut().enumerate() {
+        let head = s.next_flow(&mut pipeline, &mut stats, &mut prog);
+        if let Some(f) = &head {
+            heap.push(Reverse((f.ts, i)));
+        }
+        heads.push(head);
+    }
+    let mut next_report = PROGRESS_EVERY;
+    while let Some(Reverse((_, i))) = heap.pop() {
+        let Some(flow) = heads[i].take() else {
+            continue;
+        };
+        pipeline.push_flow(&flow);
+        let next = sources[i].next_flow(&mut pipeline, &mut stats, &mut prog);
+        if let Some(f) = &next {
+            heap.push(Reverse((f.ts, i)));
+        }
+        heads[i] = next;
+        if stats.records >= next_report {
+            next_report = stats.records + PROGRESS_EVERY;
+            prog.records = stats.records;
+            prog.bytes = stats.bytes;
+            progress(prog);
+        }
+    }
+    prog.records = stats.records;
+    prog.bytes = stats.bytes;
+    progress(prog);
+    (pipeline.finish(), stats)
+}
+
+/// One sensor's conn files, read one after the other.
+struct SensorStream {
+    /// Files still to open, last first.
+    files: Vec<LogFile>,
+    reader: Option<LogReader>,
+    /// Application logs read again to stand in for a missing conn log: their records were
+    /// counted and absorbed in pass 1, so this pass counts into `scratch` and turns each
+    /// new uid into a flow.
+    derive_flows: bool,
+    scratch: RunStats,
+    /// Sensor of the file being read.
+    sensor: Arc<str>,
+}
+
+impl SensorStream {
+    fn next_flow(
+        &mut self,
+        pipeline: &mut Pipeline<'_>,
+        stats: &mut RunStats,
+        prog: &mut Progress,
+    ) -> Option<Flow> {
+        loop {
+            if let Some(reader) = &mut self.reader {
+                let stats = if self.derive_flows {
+                    &mut self.scratch
+                } else {
+                    &mut *stats
+                };
+                match reader.next_record(stats) {
+                    Some(Record::Flow(f)) => return Some(f),
+                    Some(Record::App(a)) if self.derive_flows => {
+                        if pipeline.first_sight(a.uid) {
+                            return Some(flow_from_app(&a, self.sensor.clone()));
+                        }
+                        continue;
+                    }
+                    Some(Record::App(a)) => {
+                        pipeline.add_app_record(&a);
+                        continue;
+                    }
+                    None => {
+                        self.reader = None;
+                        prog.files_done += 1;
+                    }
+                }
+            }
+            let file = self.files.pop()?;
+            self.sensor = file.sensor.clone();
+            let stats = if self.derive_flows {
+                &mut self.scratch
+            } else {
+                &mut *stats
+            };
+            self.reader = LogReader::open(&file, stats);
+            if self.reader.is_none() {
+                prog.files_done += 1;
+            }
+        }
+    }
+}
+
+/// A flow that an application record proves happened: its endpoints and time, the service
+/// its log implies, no byte counts (the conn log that had them is missing).
+pub fn flow_from_app(rec: &AppRecord, sensor: Arc<str>) -> Flow {
+    let proto = Proto::Tcp;
+    let service = match rec.kind {
+        AppKind::Rdp { .. } => Service::Rdp,
+        AppKind::Ssh { .. } => Service::Ssh,
+        AppKind::SmbMapping { .. } | AppKind::SmbFiles { .. } => Service::Smb,
+        AppKind::Kerberos { .. } => Service::Kerberos,
+        AppKind::DceRpc { .. } => Service::DceRpc,
+        AppKind::Ntlm { .. } => Service::from_port(proto, rec.resp_port),
+    };
+    Flow {
+        ts: rec.ts,
+        duration_us: 0,
+        uid: rec.uid,
+        orig_ip: rec.orig_ip,
+        orig_port: rec.orig_port,
+        resp_ip: rec.resp_ip,
+        resp_port: rec.resp_port,
+        proto,
+        service,
+        orig_bytes: 0,
+        resp_bytes: 0,
+        orig_pkts: 0,
+        resp_pkts: 0,
+        state: ConnState::Unknown,
+        sensor,
+    }
+}
