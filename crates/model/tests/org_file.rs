@@ -339,3 +339,34 @@ fn locate_returns_nothing_for_addresses_outside_the_org() {
         assert_eq!(org.locate(ip).site, None, "{ip}");
     }
 }
+
+#[test]
+fn off_hours_keyword_is_the_complement_of_business_hours() {
+    let text = EXAMPLE.replace("during = \"business-hours\"", "during = \"off-hours\"");
+    let org = Org::from_toml(&text, "org.toml").unwrap();
+    let mut e = Enricher::new(&org);
+    // 21:00 in Bangkok: off hours, so the (now off-hours) allow rule matches.
+    let night = e.enrich(&flow(
+        "10.20.3.4",
+        "10.10.9.9",
+        443,
+        Service::Https,
+        1_715_781_600,
+    ));
+    assert_eq!(
+        (night.verdict.action, night.verdict.rule),
+        (Action::Allow, Some(2))
+    );
+    // 10:00 in Bangkok: business hours, the rule does not match, the default applies.
+    let day = e.enrich(&flow(
+        "10.20.3.4",
+        "10.10.9.9",
+        443,
+        Service::Https,
+        1_715_742_000,
+    ));
+    assert_eq!(
+        (day.verdict.action, day.verdict.rule),
+        (Action::Alert, None)
+    );
+}
