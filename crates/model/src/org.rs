@@ -450,8 +450,8 @@ fn build(raw: RawFile, loc: &Locator<'_>) -> Result<Org, ModelError> {
                 (Some(_), Some(o)) => {
                     return Err(loc.error(span(o), "a rule takes `during` or `outside`, not both"));
                 }
-                (Some(d), None) => When::During(window(d, &business_hours, loc)?),
-                (None, Some(o)) => When::Outside(window(o, &business_hours, loc)?),
+                (Some(d), None) => when(d, true, &business_hours, loc)?,
+                (None, Some(o)) => when(o, false, &business_hours, loc)?,
                 (None, None) => When::Always,
             };
             let severity = match &r.severity {
@@ -562,15 +562,26 @@ pub fn parse_severity(s: &str) -> Option<Severity> {
     }
 }
 
-fn window(
+/// `during`/`outside` values: `business-hours`, `off-hours` (its complement) or a window.
+fn when(
     s: &Spanned<String>,
+    during: bool,
     business: &WeeklyWindow,
     loc: &Locator<'_>,
-) -> Result<WeeklyWindow, ModelError> {
-    match s.get_ref().trim() {
-        "business-hours" => Ok(business.clone()),
-        other => WeeklyWindow::parse(other).map_err(|e| loc.error(span(s), e)),
-    }
+) -> Result<When, ModelError> {
+    let (window, inside) = match s.get_ref().trim() {
+        "business-hours" => (business.clone(), during),
+        "off-hours" => (business.clone(), !during),
+        other => (
+            WeeklyWindow::parse(other).map_err(|e| loc.error(span(s), e))?,
+            during,
+        ),
+    };
+    Ok(if inside {
+        When::During(window)
+    } else {
+        When::Outside(window)
+    })
 }
 
 struct Resolver<'a> {
