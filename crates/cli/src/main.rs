@@ -1,1 +1,75 @@
-fn main() {}
+//! `sekisho`: guards the network crossings between an organisation's sites.
+//!
+//! Exit codes: 0 clean, 1 findings (incidents), 2 usage or input error.
+
+mod analyze;
+mod check;
+mod demo;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sekisho",
+    version,
+    about = "Guards the network crossings between an organisation's sites",
+    long_about = "sekisho knows your organisation (sites, networks, servers, the data and customers on them) \
+and the access policy between sites. It reads what really crossed (Zeek logs), flags what is not \
+allowed or not normal, joins alerts into incidents with their scope, and writes reports.",
+    after_help = "Examples:\n  sekisho demo\n  sekisho check org.toml\n  sekisho analyze --org org.toml --out report/ /var/log/zeek/"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate a realistic organisation with an intrusion, analyse it, and score the result.
+    Demo(demo::DemoArgs),
+    /// Validate an organisation file and summarise what it defines.
+    Check(check::CheckArgs),
+    /// Analyse Zeek logs against an organisation file.
+    Analyze(analyze::AnalyzeArgs),
+}
+
+/// An error with the exit code it maps to.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    /// A usage or input error (exit 2).
+    pub fn input(error: impl Into<anyhow::Error>) -> Self {
+        Self {
+            code: 2,
+            error: error.into(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Self { code: 2, error }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Analyze(args) => analyze::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("error: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! `sekisho analyze --org ORG.toml [--out DIR] [--json] INPUT...`
+
+use crate::{output, Failure};
+use anyhow::{anyhow, Context};
+use clap::Args;
+use sekisho_engine::{analyze_paths, Outcome};
+use sekisho_event::RunStats;
+use sekisho_model::Org;
+use sekisho_report::{Analysis, ReportContext, SiteInfo};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  sekisho analyze --org org.toml /var/log/zeek/\n  sekisho analyze --org org.toml --out report/ conn.log.gz rdp.log.gz\n  zcat conn.log.gz | sekisho analyze --org org.toml --json -\n\nExit codes: 0 no incident, 1 incidents found, 2 usage or input error.")]
+pub struct AnalyzeArgs {
+    /// The organisation file (TOML).
+    #[arg(long)]
+    pub org: PathBuf,
+    /// Write incidents.json, alerts.jsonl, report.md and report.html here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print one JSON document (stats, alerts, incidents) to stdout instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Zeek log files or directories (TSV or JSON, plain or gzip); `-` reads stdin.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+}
+
+pub fn run(args: AnalyzeArgs) -> Result<u8, Failure> {
+    let org = Org::load(&args.org).map_err(|e| Failure::input(anyhow!("{e}")))?;
+    check_inputs(&args.inputs)?;
+    let (outcome, stats) = run_analysis(&org, &args.inputs);
+    let context = report_context(&org, &args.inputs);
+    let analysis = Analysis {
+        context: &context,
+        stats: &stats,
+        alerts: &outcome.alerts,
+        incidents: &outcome.incidents,
+    };
+    if let Some(dir) = &args.out {
+        sekisho_report::write_all(dir, &analysis)
+            .with_context(|| format!("writing the report to {}", dir.display()))?;
+    }
+    if args.json {
+        let doc = sekisho_report::json_document(&analysis);
+        println!("{}", serde_json::to_string_pretty(&doc).map_err(anyhow::Error::from)?);
+    } else {
+        print!("{}", sekisho_report::terminal_summary(&analysis, output::stdout_color()));
+        print!("{}", limits_note(&outcome));
+        if let Some(dir) = &args.out {
+            println!("\nReport written to {}", dir.join("report.html").display());
+        }
+    }
+    Ok(if outcome.incidents.is_empty() { 0 } else { 1 })
+}
+
+/// Refuses inputs that do not exist (a typo must not pass as "no incidents").
+pub fn check_inputs(inputs: &[PathBuf]) -> Result<(), Failure> {
+    for input in inputs {
+        if input.as_os_str() != "-" && !input.exists() {
+            return Err(Failure::input(anyhow!("input {} does not exist", input.display())));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the engine with a progress spinner on stderr.
+pub fn run_analysis(org: &Org, inputs: &[PathBuf]) -> (Outcome, RunStats) {
+    let bar = output::reading_bar();
+    let result = analyze_paths(org, inputs, &mut |p| output::show(&bar, p));
+    bar.finish_and_clear();
+    result
+}
+
+pub fn report_context(org: &Org, inputs: &[PathBuf]) -> ReportContext {
+    ReportContext {
+        org_name: org.name.clone(),
+        sites: org
+            .sites
+            .iter()
+            .map(|s| SiteInfo {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                country: s.country.clone(),
+                tags: s.tags.clone(),
+            })
+            .collect(),
+        inputs: inputs.iter().map(|p| display(p)).collect(),
+        generated_by: format!("sekisho {}", env!("CARGO_PKG_VERSION")),
+    }
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Says when a bound was reached, so that nothing is lost silently.
+pub fn limits_note(outcome: &Outcome) -> String {
+    let mut s = String::new();
+    if outcome.alerts_dropped > 0 {
+        s += &format!("note: {} alerts beyond limits.max_alerts were counted but not kept\n", outcome.alerts_dropped);
+    }
+    if outcome.contexts_dropped > 0 {
+        s += &format!("note: {} application-log records beyond the context table's bound were not joined to flows\n", outcome.contexts_dropped);
+    }
+    for (id, st) in &outcome.detectors {
+        if st.evicted > 0 {
+            s += &format!("note: detector {id} evicted {} keys at its state bound\n", st.evicted);
+        }
+    }
+    s
+}
