@@ -1,0 +1,14 @@
+//! One JSON line, with and without a log named by the file.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use sekisho_zeek::{LogKind, json};
+use std::sync::Arc;
+
+fuzz_target!(|data: &[u8]| {
+    let sensor: Arc<str> = Arc::from("fuzz");
+    let _ = json::parse_line(data, None, &sensor);
+    let _ = json::parse_line(data, Some(&LogKind::Conn), &sensor);
+    let _ = json::parse_line(data, Some(&LogKind::Kerberos), &sensor);
+    let _ = json::line_log_kind(data);
+});
