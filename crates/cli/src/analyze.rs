@@ -1,16 +1,18 @@
 //! `sekisho analyze --org ORG.toml [--out DIR] [--json] INPUT...`
 
-use crate::{output, Failure};
-use anyhow::{anyhow, Context};
+use crate::{Failure, output};
+use anyhow::{Context, anyhow};
 use clap::Args;
-use sekisho_engine::{analyze_paths, Outcome};
+use sekisho_engine::{Outcome, analyze_paths};
 use sekisho_event::RunStats;
 use sekisho_model::Org;
 use sekisho_report::{Analysis, ReportContext, SiteInfo};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  sekisho analyze --org org.toml /var/log/zeek/\n  sekisho analyze --org org.toml --out report/ conn.log.gz rdp.log.gz\n  zcat conn.log.gz | sekisho analyze --org org.toml --json -\n\nExit codes: 0 no incident, 1 incidents found, 2 usage or input error.")]
+#[command(
+    after_help = "Examples:\n  sekisho analyze --org org.toml /var/log/zeek/\n  sekisho analyze --org org.toml --out report/ conn.log.gz rdp.log.gz\n  zcat conn.log.gz | sekisho analyze --org org.toml --json -\n\nExit codes: 0 no incident, 1 incidents found, 2 usage or input error."
+)]
 pub struct AnalyzeArgs {
     /// The organisation file (TOML).
     #[arg(long)]
@@ -43,9 +45,15 @@ pub fn run(args: AnalyzeArgs) -> Result<u8, Failure> {
     }
     if args.json {
         let doc = sekisho_report::json_document(&analysis);
-        println!("{}", serde_json::to_string_pretty(&doc).map_err(anyhow::Error::from)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(anyhow::Error::from)?
+        );
     } else {
-        print!("{}", sekisho_report::terminal_summary(&analysis, output::stdout_color()));
+        print!(
+            "{}",
+            sekisho_report::terminal_summary(&analysis, output::stdout_color())
+        );
         print!("{}", limits_note(&outcome));
         if let Some(dir) = &args.out {
             println!("\nReport written to {}", dir.join("report.html").display());
@@ -58,7 +66,10 @@ pub fn run(args: AnalyzeArgs) -> Result<u8, Failure> {
 pub fn check_inputs(inputs: &[PathBuf]) -> Result<(), Failure> {
     for input in inputs {
         if input.as_os_str() != "-" && !input.exists() {
-            return Err(Failure::input(anyhow!("input {} does not exist", input.display())));
+            return Err(Failure::input(anyhow!(
+                "input {} does not exist",
+                input.display()
+            )));
         }
     }
     Ok(())
@@ -98,14 +109,23 @@ fn display(p: &Path) -> String {
 pub fn limits_note(outcome: &Outcome) -> String {
     let mut s = String::new();
     if outcome.alerts_dropped > 0 {
-        s += &format!("note: {} alerts beyond limits.max_alerts were counted but not kept\n", outcome.alerts_dropped);
+        s += &format!(
+            "note: {} alerts beyond limits.max_alerts were counted but not kept\n",
+            outcome.alerts_dropped
+        );
     }
     if outcome.contexts_dropped > 0 {
-        s += &format!("note: {} application-log records beyond the context table's bound were not joined to flows\n", outcome.contexts_dropped);
+        s += &format!(
+            "note: {} application-log records beyond the context table's bound were not joined to flows\n",
+            outcome.contexts_dropped
+        );
     }
     for (id, st) in &outcome.detectors {
         if st.evicted > 0 {
-            s += &format!("note: detector {id} evicted {} keys at its state bound\n", st.evicted);
+            s += &format!(
+                "note: detector {id} evicted {} keys at its state bound\n",
+                st.evicted
+            );
         }
     }
     s

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  sekisho check org.toml\n\nExit codes: 0 valid, 2 invalid (the error names file:line:column).")]
+#[command(
+    after_help = "Examples:\n  sekisho check org.toml\n\nExit codes: 0 valid, 2 invalid (the error names file:line:column)."
+)]
 pub struct CheckArgs {
     /// The organisation file (TOML).
     pub org: PathBuf,
@@ -36,7 +38,11 @@ pub fn summary(org: &Org, path: &str) -> String {
             site.country,
             site.timezone.name(),
             site.networks.len(),
-            if site.tags.is_empty() { "-".to_string() } else { site.tags.join(", ") }
+            if site.tags.is_empty() {
+                "-".to_string()
+            } else {
+                site.tags.join(", ")
+            }
         );
     }
     let mut roles: BTreeMap<&str, usize> = BTreeMap::new();
@@ -54,7 +60,11 @@ pub fn summary(org: &Org, path: &str) -> String {
     let _ = writeln!(s, "Customers: {}", join(customers));
     let _ = writeln!(s, "\nSensors: {}", org.sensors.len());
     for sensor in &org.sensors {
-        let sites: Vec<&str> = sensor.sites.iter().map(|id| org.site(*id).id.as_str()).collect();
+        let sites: Vec<&str> = sensor
+            .sites
+            .iter()
+            .map(|id| org.site(*id).id.as_str())
+            .collect();
         let _ = writeln!(s, "  {:<20} watches {}", sensor.name, sites.join(", "));
     }
     let _ = writeln!(
@@ -70,12 +80,24 @@ pub fn summary(org: &Org, path: &str) -> String {
             When::During(w) => format!(" (during {w})"),
             When::Outside(w) => format!(" (outside {w})"),
         };
-        let _ = writeln!(s, "  {:>2}. {:<5} {}{} [line {}]", i + 1, rule.action, rule.name, when, rule.line);
+        let _ = writeln!(
+            s,
+            "  {:>2}. {:<5} {}{} [line {}]",
+            i + 1,
+            rule.action.as_str(),
+            rule.name,
+            when,
+            rule.line
+        );
     }
     s
 }
 
 fn join<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     let v: Vec<&str> = items.into_iter().collect();
-    if v.is_empty() { "-".to_string() } else { v.join(", ") }
+    if v.is_empty() {
+        "-".to_string()
+    } else {
+        v.join(", ")
+    }
 }

@@ -1,8 +1,8 @@
 //! `sekisho demo [--out DIR] [--seed N] [--scale small|medium|large]`
 
 use crate::analyze::{limits_note, report_context, run_analysis};
-use crate::{output, Failure};
-use anyhow::{anyhow, Context};
+use crate::{Failure, output};
+use anyhow::{Context, anyhow};
 use clap::Args;
 use sekisho_demo::{DemoConfig, Scale};
 use sekisho_model::Org;
@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  sekisho demo\n  sekisho demo --out /tmp/ehi --seed 42 --scale small\n\nWrites DIR/org.toml, DIR/zeek/<sensor>/, DIR/truth.jsonl and DIR/report/, then prints\nthe analysis and its precision and recall against the ground truth.")]
+#[command(
+    after_help = "Examples:\n  sekisho demo\n  sekisho demo --out /tmp/ehi --seed 42 --scale small\n\nWrites DIR/org.toml, DIR/zeek/<sensor>/, DIR/truth.jsonl and DIR/report/, then prints\nthe analysis and its precision and recall against the ground truth."
+)]
 pub struct DemoArgs {
     /// Where to write the scenario and its report.
     #[arg(long, default_value = "sekisho-demo")]
@@ -31,7 +33,12 @@ pub fn run(args: DemoArgs) -> Result<u8, Failure> {
         scale: args.scale,
         ..DemoConfig::default()
     };
-    eprintln!("Generating the {:?} scenario (seed {}) in {} ...", args.scale, args.seed, args.out.display());
+    eprintln!(
+        "Generating the {:?} scenario (seed {}) in {} ...",
+        args.scale,
+        args.seed,
+        args.out.display()
+    );
     let summary = sekisho_demo::generate(&args.out, &cfg)
         .with_context(|| format!("generating the demo in {}", args.out.display()))?;
     let generated = started.elapsed();
@@ -58,10 +65,14 @@ pub fn run(args: DemoArgs) -> Result<u8, Failure> {
     };
     let report_dir = args.out.join("report");
     sekisho_report::write_all(&report_dir, &analysis).context("writing the demo report")?;
-    print!("{}", sekisho_report::terminal_summary(&analysis, output::stdout_color()));
+    print!(
+        "{}",
+        sekisho_report::terminal_summary(&analysis, output::stdout_color())
+    );
     print!("{}", limits_note(&outcome));
 
-    let truth = sekisho_demo::load_truth(&summary.truth_path).context("reading the ground truth")?;
+    let truth =
+        sekisho_demo::load_truth(&summary.truth_path).context("reading the ground truth")?;
     let score = sekisho_demo::score(&truth, &outcome.incidents, &outcome.alerts);
     println!(
         "\nAnalysed {} records in {:.1}s ({:.0} records/s).",
@@ -83,7 +94,10 @@ pub fn run(args: DemoArgs) -> Result<u8, Failure> {
         println!("Missed: {}", score.missed.join(", "));
     }
     if !score.false_incident_ids.is_empty() {
-        println!("Not part of the intrusion: {}", score.false_incident_ids.join(", "));
+        println!(
+            "Not part of the intrusion: {}",
+            score.false_incident_ids.join(", ")
+        );
     }
     println!("\nReport: {}", report_dir.join("report.html").display());
     println!("Organisation file: {}", summary.org_path.display());
