@@ -249,11 +249,11 @@ pub fn analyze_paths(
     // become the flows, once per uid, read a second time now that every context is known.
     let derive_flows = streams.is_empty() && !app_files.is_empty();
     if derive_flows {
+        // Each application log is its own stream (not one per sensor): rdp, ntlm and
+        // dce_rpc records of one connection sit in different files, and only a merge by
+        // time makes the earliest of them the one that stands for the flow.
         for file in app_files {
-            streams
-                .entry(file.sensor.to_string())
-                .or_default()
-                .push(file);
+            streams.entry(file.display.clone()).or_default().push(file);
         }
     }
 
