@@ -57,7 +57,10 @@ impl fmt::Display for Score {
 /// by the ids in `incident.alert_ids`) has as evidence a flow of T, or when its `hosts`
 /// contain one of T's indicator hosts (foothold, attacker servers; see
 /// [`crate::TruthIncident::indicator_hosts`]) and its time span overlaps T's. A reported
-/// incident is true when it matches some T; T is detected when some reported incident
+/// incident is true when it matches some T **and** at least half of its alerts are about the
+/// intrusion (carry an intrusion flow, or name an indicator host at either end): an
+/// incident that buries one intrusion alert among benign ones is what an analyst would
+/// close as noise, so it does not count. T is detected when some true reported incident
 /// matches it. One reported incident may detect several truth incidents (a correlator
 /// that joins the footholds through the HQ servers they share is not wrong).
 pub fn score(truth: &Truth, incidents: &[Incident], alerts: &[Alert]) -> Score {
@@ -74,20 +77,34 @@ pub fn score(truth: &Truth, incidents: &[Incident], alerts: &[Alert]) -> Score {
         .filter_map(|f| Some((f.uid.as_str(), *index.get(f.incident.as_str())?)))
         .collect();
 
+    let indicators: HashSet<IpAddr> = truth
+        .incidents
+        .iter()
+        .flat_map(|t| t.indicator_hosts())
+        .collect();
     let mut detected = vec![false; truth.incidents.len()];
     let mut true_incidents = 0;
     let mut false_incident_ids = Vec::new();
     for inc in incidents {
         let mut matched: HashSet<usize> = HashSet::new();
+        let (mut intrusion_alerts, mut known_alerts) = (0usize, 0usize);
         for id in &inc.alert_ids {
             let Some(alert) = alert_by_id.get(id.as_str()) else {
                 continue;
             };
+            known_alerts += 1;
+            let mut about_intrusion = false;
             for ev in &alert.evidence {
                 if let Some(&t) = uid_incident.get(ev.uid.as_str()) {
                     matched.insert(t);
+                    about_intrusion = true;
                 }
             }
+            let ends = [alert.src.ip, alert.dst.ip];
+            if ends.iter().flatten().any(|ip| indicators.contains(ip)) {
+                about_intrusion = true;
+            }
+            intrusion_alerts += usize::from(about_intrusion);
         }
         let hosts: HashSet<IpAddr> = inc.hosts.iter().copied().collect();
         for (i, t) in truth.incidents.iter().enumerate() {
@@ -96,7 +113,8 @@ pub fn score(truth: &Truth, incidents: &[Incident], alerts: &[Alert]) -> Score {
                 matched.insert(i);
             }
         }
-        if matched.is_empty() {
+        let mostly_intrusion = intrusion_alerts * 2 >= known_alerts;
+        if matched.is_empty() || !mostly_intrusion {
             false_incident_ids.push(inc.id.clone());
         } else {
             true_incidents += 1;
@@ -263,6 +281,28 @@ mod tests {
             alert_ids: alerts.iter().map(|a| a.to_string()).collect(),
             timeline: vec![],
         }
+    }
+
+    #[test]
+    fn an_incident_that_is_mostly_noise_is_not_a_true_detection() {
+        let mut alerts = vec![alert("A1", "CT1aaaaaaaaaaaaaaa", 1)];
+        for i in 2..=4 {
+            alerts.push(alert(&format!("A{i}"), "Cbenignaaaaaaaaaaa", 2));
+        }
+        let incidents = [incident(
+            "INC-1",
+            &["A1", "A2", "A3", "A4"],
+            &["10.10.5.21"],
+            1,
+            2,
+        )];
+        let s = score(&truth(), &incidents, &alerts);
+        assert_eq!((s.true_incidents, s.reported_incidents), (0, 1));
+        assert_eq!(s.detected_truth, 0);
+        assert_eq!(s.false_incident_ids, ["INC-1"]);
+        // Half intrusion is enough.
+        let half = [incident("INC-1", &["A1", "A2"], &["10.10.5.21"], 1, 2)];
+        assert_eq!(score(&truth(), &half, &alerts).true_incidents, 1);
     }
 
     #[test]
