@@ -159,10 +159,9 @@ mod tests {
     fn local_time_matches_chrono_including_dst() {
         // 2024-03-10 07:59:59Z is 01:59:59 CST in Chicago; a second later it is 03:00 CDT.
         let tz: chrono_tz::Tz = "America/Chicago".parse().unwrap();
-        for (secs, weekday, minute) in [
-            (1_710_057_599i64, 6u8, 60 + 59),
-            (1_710_057_600, 6, 3 * 60),
-        ] {
+        for (secs, weekday, minute) in
+            [(1_710_057_599i64, 6u8, 60 + 59), (1_710_057_600, 6, 3 * 60)]
+        {
             let ts = Timestamp::from_micros(secs * Timestamp::SECOND);
             let t = local_from_offset(ts.as_micros(), utc_offset(&tz, ts));
             assert_eq!((t.weekday, t.minute), (weekday, minute as u16), "{secs}");

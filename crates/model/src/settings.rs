@@ -133,6 +133,10 @@ pub struct BeaconSettings {
     pub min_score: f64,
     /// Only pairs that leave the organisation (outbound) or cross sites are scored.
     pub cross_site: bool,
+    /// Most pairs for which connection times and sizes are sampled at once (each holds up to
+    /// 256 samples, about 2 KiB); every other pair only has a counter. Also capped by
+    /// `limits.max_tracked_keys`.
+    pub max_detailed_pairs: usize,
 }
 
 impl Default for BeaconSettings {
@@ -142,6 +146,7 @@ impl Default for BeaconSettings {
             min_connections: 24,
             min_score: 0.85,
             cross_site: false,
+            max_detailed_pairs: 8_192,
         }
     }
 }
@@ -188,6 +193,10 @@ pub struct Limits {
     pub max_tracked_keys: usize,
     /// Most alerts kept per run; further ones are counted, not stored.
     pub max_alerts: usize,
+    /// How far out of time order records may arrive (sensors merged, clocks a little apart).
+    /// Detectors close a time window only this long after its end, so a late record still
+    /// lands in the right window.
+    pub reorder_slack_minutes: u32,
 }
 
 impl Default for Limits {
@@ -195,6 +204,7 @@ impl Default for Limits {
         Self {
             max_tracked_keys: 1_000_000,
             max_alerts: 100_000,
+            reorder_slack_minutes: 5,
         }
     }
 }
