@@ -164,8 +164,10 @@ fn build_incident(org: &Org, alerts: &[Alert], members: &[usize]) -> Incident {
         })
         .collect();
 
-    // Entry points: per site reached from elsewhere, the earliest alert that crossed into it.
-    let mut entries: BTreeMap<String, &Alert> = BTreeMap::new();
+    // Entry points: for each way into a site (from another site, or from outside), the
+    // earliest alert that crossed it. Keyed by both ends so that footholds in several
+    // offices reaching the same headquarters each show.
+    let mut entries: BTreeMap<(String, String), &Alert> = BTreeMap::new();
     for a in &group {
         let (Some(to), from) = (&a.dst.site, &a.src.site) else {
             continue;
@@ -173,9 +175,10 @@ fn build_incident(org: &Org, alerts: &[Alert], members: &[usize]) -> Incident {
         if from.as_ref() == Some(to) || a.src.ip.is_none() {
             continue;
         }
-        let earlier = entries.get(to).is_none_or(|e| a.ts < e.ts);
+        let key = (site_name(&a.src), to.clone());
+        let earlier = entries.get(&key).is_none_or(|e| a.ts < e.ts);
         if earlier {
-            entries.insert(to.clone(), a);
+            entries.insert(key, a);
         }
     }
     let mut entry_points: Vec<EntryPoint> = entries

@@ -274,3 +274,48 @@ fn incidents_are_the_same_whatever_the_union_order() {
         serde_json::to_string(&correlate(&org, &[a1, a2, a3])).unwrap()
     );
 }
+
+#[test]
+fn footholds_in_two_offices_are_two_entry_points() {
+    let mut text = ORG.to_string();
+    text.push_str("[[site]]\nid = \"id-jkt\"\ncountry = \"ID\"\ntimezone = \"Asia/Jakarta\"\nnetworks = [\"10.30.0.0/16\"]\n");
+    let org = Org::from_toml(&text, "org.toml").unwrap();
+    let a1 = alert(
+        &org,
+        "A1",
+        "policy-deny",
+        Severity::High,
+        T0,
+        "10.20.3.4",
+        "10.10.5.10",
+        1,
+    );
+    let a2 = alert(
+        &org,
+        "A2",
+        "policy-deny",
+        Severity::High,
+        T0 + HOUR,
+        "10.30.3.4",
+        "10.10.5.10",
+        1,
+    );
+    let a3 = alert(
+        &org,
+        "A3",
+        "policy-deny",
+        Severity::High,
+        T0 + 2 * HOUR,
+        "10.20.3.9",
+        "10.10.5.10",
+        1,
+    );
+    let incidents = correlate(&org, &[a1, a2, a3]);
+    assert_eq!(incidents.len(), 1);
+    let entries: Vec<(&str, &str)> = incidents[0]
+        .entry_points
+        .iter()
+        .map(|e| (e.src.site.as_deref().unwrap(), e.alert_id.as_str()))
+        .collect();
+    assert_eq!(entries, [("th-bkk", "A1"), ("id-jkt", "A2")]);
+}

@@ -15,7 +15,7 @@ pub struct Incident {
     pub status: String,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
-    /// The earliest crossings into each affected site.
+    /// For each (source site or outside, affected site): the earliest crossing, in time order.
     pub entry_points: Vec<EntryPoint>,
     /// Site ids involved, sorted.
     pub sites: Vec<String>,

@@ -29,6 +29,9 @@
 //! {jp-fs01 (10.10.5.10), 10.10.8.8}; 10.10.8.8 → {jp-dc01 (10.10.1.1)}", related = the three
 //! hosts reached. Severity `high`, `critical` when a host reached holds data.
 //!
+//! Connections that a policy rule explicitly allows are skipped, both inbound and onward:
+//! sanctioned replication, backups and help-desk sessions are how the organisation works.
+//!
 //! **Known false positives.** Administrators who RDP into a jump host in another site and
 //! administer servers from there (the pattern is the same; a policy rule cannot tell them
 //! apart, only the people can — note the jump hosts); servers that serve cross-site SMB and
@@ -43,7 +46,7 @@ use crate::common::{
 };
 use crate::{AlertSink, Detector, DetectorSpec, DetectorStats, FlowView};
 use sekisho_event::{Alert, AppContext, Evidence, Severity, Uid};
-use sekisho_model::{Direction, Location, Org};
+use sekisho_model::{Action, Direction, Location, Org};
 use std::net::IpAddr;
 
 /// `pivot-chain`.
@@ -428,6 +431,11 @@ impl Detector for Pivot<'_> {
         }
         let e = view.enriched;
         if e.dst.site.is_none() {
+            return;
+        }
+        // A connection an explicit rule allows (replication, backups, the help desk's jump
+        // host) is the organisation's own plumbing: it neither opens a chain nor extends one.
+        if e.verdict.action == Action::Allow && e.verdict.rule.is_some() {
             return;
         }
         if e.src.site.is_some() {
