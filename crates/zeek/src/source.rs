@@ -142,6 +142,15 @@ pub fn discover(inputs: &[PathBuf]) -> Vec<LogFile> {
             out.push(LogFile::new(input.clone()));
         }
     }
+    // One shared name per sensor: every record of a sensor then carries the same `Arc`, so
+    // consumers can tell sensors apart by pointer instead of hashing the name per record.
+    let mut names: std::collections::HashMap<Arc<str>, Arc<str>> = std::collections::HashMap::new();
+    for file in &mut out {
+        let shared = names
+            .entry(file.sensor.clone())
+            .or_insert_with(|| file.sensor.clone());
+        file.sensor = shared.clone();
+    }
     out
 }
 

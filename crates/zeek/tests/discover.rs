@@ -117,3 +117,21 @@ fn directories_are_walked_recursively_in_sorted_order() {
     // Same input, same order.
     assert_eq!(discover(std::slice::from_ref(&root)), discover(&[root]));
 }
+
+#[test]
+fn files_of_one_sensor_share_one_name() {
+    let dir = std::env::temp_dir().join(format!("sekisho-discover-share-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("th-bkk-zeek")).unwrap();
+    for f in [
+        "conn.2024-07-01-00-00-00.log.gz",
+        "conn.2024-07-02-00-00-00.log.gz",
+    ] {
+        std::fs::write(dir.join("th-bkk-zeek").join(f), b"").unwrap();
+    }
+    let files = sekisho_zeek::discover(&[dir.clone()]);
+    assert_eq!(files.len(), 2);
+    assert_eq!(&*files[0].sensor, "th-bkk-zeek");
+    assert!(std::sync::Arc::ptr_eq(&files[0].sensor, &files[1].sensor));
+    let _ = std::fs::remove_dir_all(&dir);
+}
