@@ -175,3 +175,26 @@ fn wrccdc_tsv_and_json_give_identical_alerts_naming_users_hosts_and_shares() {
     assert_eq!(rdp["src"]["site"], "ops-164");
     assert_eq!(rdp["dst"]["site"], "teams");
 }
+
+/// `-` reads standard input; the sensor is then `stdin`.
+#[test]
+fn conn_log_from_stdin_is_analysed() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let log = std::fs::read(shared_data("zeek/otrf-apt29-day1/NASHUA_conn.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sekisho"))
+        .args(["analyze", "--json", "--org", fixture("apt29.org.toml").to_str().unwrap(), "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&log));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["stats"]["parsed"], 479);
+    assert_eq!(doc["stats"]["rejected"], 0);
+    let beacon = find(&doc, "beacon", "10.0.1.6", "192.168.0.4", "https");
+    assert_eq!(beacon["evidence"][0]["sensor"], "stdin");
+}
