@@ -39,6 +39,9 @@ fn apt29_day1_smb_to_the_attacker_lateral_movement_and_c2_are_found() {
     assert_eq!(stats["parsed_by_log"]["conn"], 613);
     assert_eq!(stats["records"], 794);
     assert_eq!(stats["rejected"], 0);
+    // The span the logs cover (earliest and latest record of the logs read).
+    assert_eq!(stats["first_ts"], "2020-04-30T00:06:38.899710Z");
+    assert_eq!(stats["last_ts"], "2020-04-30T00:45:00.760719Z");
 
     // 5 REJ attempts to 445 and 5 to 139 (SCRANTON_conn.log), all "smb".
     let deny = find(&doc, "policy-deny", "10.0.1.4", "192.168.0.4", "smb");
@@ -183,7 +186,13 @@ fn conn_log_from_stdin_is_analysed() {
     use std::process::{Command, Stdio};
     let log = std::fs::read(shared_data("zeek/otrf-apt29-day1/NASHUA_conn.log")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_sekisho"))
-        .args(["analyze", "--json", "--org", fixture("apt29.org.toml").to_str().unwrap(), "-"])
+        .args([
+            "analyze",
+            "--json",
+            "--org",
+            fixture("apt29.org.toml").to_str().unwrap(),
+            "-",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

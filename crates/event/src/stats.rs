@@ -1,3 +1,4 @@
+use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -101,6 +102,12 @@ pub struct RunStats {
     pub skipped: u64,
     /// The first [`MAX_REJECTION_SAMPLES`] rejections with their positions.
     pub samples: Vec<Rejection>,
+    /// Earliest time of a parsed record: with `last_ts`, the span the input covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_ts: Option<Timestamp>,
+    /// Latest time of a parsed record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ts: Option<Timestamp>,
 }
 
 impl RunStats {
@@ -161,6 +168,17 @@ impl RunStats {
         }
     }
 
+    /// Widens the covered span to include a parsed record's time.
+    #[inline]
+    pub fn observe(&mut self, ts: Timestamp) {
+        if self.first_ts.is_none_or(|t| ts < t) {
+            self.first_ts = Some(ts);
+        }
+        if self.last_ts.is_none_or(|t| ts > t) {
+            self.last_ts = Some(ts);
+        }
+    }
+
     /// Adds another run's counts to this one.
     pub fn merge(&mut self, other: &RunStats) {
         self.files += other.files;
@@ -174,6 +192,9 @@ impl RunStats {
         }
         for (k, v) in &other.parsed_by_log {
             *self.parsed_by_log.entry(k.clone()).or_default() += v;
+        }
+        for ts in [other.first_ts, other.last_ts].into_iter().flatten() {
+            self.observe(ts);
         }
         for s in &other.samples {
             if self.samples.len() >= MAX_REJECTION_SAMPLES {
@@ -200,6 +221,15 @@ mod tests {
             );
         }
         s.parsed("conn");
+        s.observe(Timestamp::from_micros(20));
+        s.observe(Timestamp::from_micros(10));
+        assert_eq!(
+            (s.first_ts, s.last_ts),
+            (
+                Some(Timestamp::from_micros(10)),
+                Some(Timestamp::from_micros(20))
+            )
+        );
         assert_eq!(s.rejected, MAX_REJECTION_SAMPLES as u64 + 5);
         assert_eq!(s.records, MAX_REJECTION_SAMPLES as u64 + 6);
         assert_eq!(s.samples.len(), MAX_REJECTION_SAMPLES);

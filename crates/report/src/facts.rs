@@ -33,6 +33,8 @@ pub(crate) struct Facts<'a> {
     pub alert_by_id: HashMap<&'a str, &'a Alert>,
     /// Earliest and latest activity over alerts and incidents.
     pub period: Option<(Timestamp, Timestamp)>,
+    /// Span of the input's records (from the run statistics): what was watched.
+    pub data_period: Option<(Timestamp, Timestamp)>,
     /// Most alerts first, then by name.
     pub by_detector: Vec<DetectorCount<'a>>,
     /// Highest severity; among equals the one with most alerts, then the earliest.
@@ -93,6 +95,7 @@ impl<'a> Facts<'a> {
         Facts {
             alert_by_id,
             period,
+            data_period: a.stats.first_ts.zip(a.stats.last_ts),
             by_detector,
             worst,
             data_classes: a

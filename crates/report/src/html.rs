@@ -146,7 +146,8 @@ pub fn html(a: &Analysis) -> String {
     let ctx = a.context;
     let mut o = String::with_capacity(64 * 1024);
 
-    let period = match facts.period {
+    // The header names what was watched; without records, what was alerted.
+    let period = match facts.data_period.or(facts.period) {
         Some((from, to)) => format!("{} to {} UTC", fmt_ts(from), fmt_ts(to)),
         None => "no alerted activity".into(),
     };
@@ -263,6 +264,14 @@ fn summary(o: &mut String, a: &Analysis, facts: &Facts) {
     let data: Vec<&str> = facts.data_classes.iter().copied().collect();
     let customers: Vec<&str> = facts.customers.iter().copied().collect();
     o.push_str(r#"<table class="kv wide"><tbody>"#);
+    if let Some((from, to)) = facts.data_period {
+        let _ = write!(
+            o,
+            "<tr><th>Data covered</th><td>{} to {} UTC</td></tr>",
+            fmt_ts(from),
+            fmt_ts(to)
+        );
+    }
     let _ = write!(o, "<tr><th>Period of alerted activity</th><td>");
     match facts.period {
         Some((from, to)) => {

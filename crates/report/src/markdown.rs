@@ -156,6 +156,14 @@ fn summary(o: &mut String, a: &Analysis, facts: &Facts) {
         Some((from, to)) => format!("{} to {} UTC", fmt_ts(from), fmt_ts(to)),
         None => "no alerted activity".into(),
     };
+    if let Some((from, to)) = facts.data_period {
+        let _ = writeln!(
+            o,
+            "- **Data covered:** {} to {} UTC",
+            fmt_ts(from),
+            fmt_ts(to)
+        );
+    }
     let _ = writeln!(o, "- **Period of alerted activity:** {period}");
     let _ = writeln!(
         o,

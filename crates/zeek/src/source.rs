@@ -468,6 +468,10 @@ impl LogReader {
             match parsed {
                 Ok(Parsed::Record(record)) => {
                     stats.parsed(record.log_name());
+                    stats.observe(match &record {
+                        Record::Flow(f) => f.ts,
+                        Record::App(a) => a.ts,
+                    });
                     return Some(record);
                 }
                 Ok(Parsed::Skipped) => stats.skipped += 1,
