@@ -72,7 +72,10 @@ fn demo_command_writes_the_report_and_prints_the_score() {
     }
     let html = std::fs::read_to_string(dir.join("report/report.html")).unwrap();
     assert!(html.contains("<svg"), "charts in the report");
-    assert!(html.contains("Data covered</th><td>2024-"), "the span the logs cover");
+    assert!(
+        html.contains("Data covered</th><td>2024-"),
+        "the span the logs cover"
+    );
     // The demo's org file passes `check`.
     let check = sekisho(&["check", dir.join("org.toml").to_str().unwrap()]);
     assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));

@@ -129,7 +129,7 @@ fn files_of_one_sensor_share_one_name() {
     ] {
         std::fs::write(dir.join("th-bkk-zeek").join(f), b"").unwrap();
     }
-    let files = sekisho_zeek::discover(&[dir.clone()]);
+    let files = sekisho_zeek::discover(std::slice::from_ref(&dir));
     assert_eq!(files.len(), 2);
     assert_eq!(&*files[0].sensor, "th-bkk-zeek");
     assert!(std::sync::Arc::ptr_eq(&files[0].sensor, &files[1].sensor));
