@@ -91,8 +91,57 @@ pub struct Org {
     pub sensors: Vec<Sensor>,
     pub policy: Policy,
     pub detectors: DetectorSettings,
-    v4: PrefixMap<Ipv4Net, Location>,
+    v4: V4Ranges,
     v6: PrefixMap<Ipv6Net, Location>,
+}
+
+/// IPv4 lookup as a flat, sorted table of address ranges, each with the location its
+/// longest matching prefix gives. Built once from the same prefix trie as v6; a binary
+/// search over a few hundred `u32`s is several times cheaper per flow than walking the
+/// trie, and enrichment runs twice per flow.
+#[derive(Debug, Default)]
+struct V4Ranges {
+    /// Start of each range, ascending; the range runs to the next start.
+    starts: Vec<u32>,
+    /// What addresses in the range are (default: outside every site).
+    locations: Vec<Location>,
+}
+
+impl V4Ranges {
+    fn build(trie: &PrefixMap<Ipv4Net, Location>) -> Self {
+        // Every prefix boundary starts a range in which the longest match cannot change.
+        let mut bounds: Vec<u32> = vec![0];
+        for (net, _) in trie.iter() {
+            bounds.push(u32::from(net.network()));
+            if let Some(after) = u32::from(net.broadcast()).checked_add(1) {
+                bounds.push(after);
+            }
+        }
+        bounds.sort_unstable();
+        bounds.dedup();
+        let mut out = V4Ranges::default();
+        for start in bounds {
+            let loc = trie
+                .get_lpm(&Ipv4Net::from(std::net::Ipv4Addr::from(start)))
+                .map(|(_, l)| *l)
+                .unwrap_or_default();
+            if out.locations.last() != Some(&loc) {
+                out.starts.push(start);
+                out.locations.push(loc);
+            }
+        }
+        out
+    }
+
+    #[inline]
+    fn get(&self, addr: u32) -> Location {
+        // The last range starting at or before `addr`; `starts[0]` is 0, so there is one.
+        let i = self.starts.partition_point(|&s| s <= addr);
+        self.locations
+            .get(i.wrapping_sub(1))
+            .copied()
+            .unwrap_or_default()
+    }
 }
 
 const DEFAULT_BUSINESS_HOURS: &str = "Mon-Fri 08:00-19:00";
@@ -124,11 +173,7 @@ impl Org {
     #[inline]
     pub fn locate(&self, ip: IpAddr) -> Location {
         match ip {
-            IpAddr::V4(a) => self
-                .v4
-                .get_lpm(&Ipv4Net::from(a))
-                .map(|(_, l)| *l)
-                .unwrap_or_default(),
+            IpAddr::V4(a) => self.v4.get(u32::from(a)),
             IpAddr::V6(a) => self
                 .v6
                 .get_lpm(&Ipv6Net::from(a))
@@ -545,7 +590,7 @@ fn build(raw: RawFile, loc: &Locator<'_>) -> Result<Org, ModelError> {
             business_hours,
         },
         detectors: settings,
-        v4,
+        v4: V4Ranges::build(&v4),
         v6,
     })
 }

@@ -370,3 +370,49 @@ fn off_hours_keyword_is_the_complement_of_business_hours() {
         (Action::Alert, None)
     );
 }
+
+#[test]
+fn lookups_at_the_ends_of_the_v4_space_and_nested_assets() {
+    let text = r#"
+[org]
+name = "Edges"
+[[site]]
+id = "low"
+country = "JP"
+timezone = "UTC"
+networks = ["0.0.0.0/8"]
+[[site]]
+id = "high"
+country = "JP"
+timezone = "UTC"
+networks = ["255.255.255.0/24"]
+[[asset]]
+name = "top"
+site = "high"
+addresses = ["255.255.255.255"]
+[[asset]]
+name = "net"
+site = "low"
+networks = ["0.0.1.0/24"]
+[[asset]]
+name = "host-in-net"
+site = "low"
+addresses = ["0.0.1.7"]
+"#;
+    let org = Org::from_toml(text, "edges.toml").unwrap();
+    let name = |ip: &str| {
+        let l = org.locate(ip.parse().unwrap());
+        l.asset
+            .map(|a| org.asset(a).name.clone())
+            .or_else(|| l.site.map(|s| org.site(s).id.clone()))
+    };
+    assert_eq!(name("0.0.0.0").as_deref(), Some("low"));
+    assert_eq!(name("0.0.1.6").as_deref(), Some("net"));
+    assert_eq!(name("0.0.1.7").as_deref(), Some("host-in-net"));
+    assert_eq!(name("0.0.1.8").as_deref(), Some("net"));
+    assert_eq!(name("0.0.2.0").as_deref(), Some("low"));
+    assert_eq!(name("1.0.0.0"), None);
+    assert_eq!(name("255.255.254.255"), None);
+    assert_eq!(name("255.255.255.254").as_deref(), Some("high"));
+    assert_eq!(name("255.255.255.255").as_deref(), Some("top"));
+}
