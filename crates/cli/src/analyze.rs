@@ -59,6 +59,14 @@ pub fn run(args: AnalyzeArgs) -> Result<u8, Failure> {
             println!("\nReport written to {}", dir.join("report.html").display());
         }
     }
+    if stats.parsed == 0 {
+        // Nothing usable is an input error, not a clean bill of health.
+        eprintln!(
+            "error: no record could be read from the inputs ({} rejected, {} files)",
+            stats.rejected, stats.files
+        );
+        return Ok(2);
+    }
     Ok(if outcome.incidents.is_empty() { 0 } else { 1 })
 }
 

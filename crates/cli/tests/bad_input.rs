@@ -128,3 +128,35 @@ fn bad_records_are_counted_with_file_and_line_and_the_run_goes_on() {
         "{alerts:#?}"
     );
 }
+
+#[test]
+fn inputs_with_no_usable_record_exit_2_not_clean() {
+    let dir = scratch("nothing-usable");
+    std::fs::write(dir.join("conn.log"), b"\x00\x01\x02 not a zeek log\n").unwrap();
+    let out = sekisho(&[
+        "analyze",
+        "--org",
+        fixture("apt29.org.toml").to_str().unwrap(),
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no record could be read"),
+        "{}",
+        stderr(&out)
+    );
+    // The summary still says what was rejected and where.
+    assert!(
+        stdout(&out).contains("conn.log:1: unknown-format"),
+        "{}",
+        stdout(&out)
+    );
+    let empty = scratch("nothing-at-all");
+    let out = sekisho(&[
+        "analyze",
+        "--org",
+        fixture("apt29.org.toml").to_str().unwrap(),
+        empty.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
