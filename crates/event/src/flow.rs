@@ -193,9 +193,4 @@ impl Flow {
         self.ts
             .add_micros(i64::try_from(self.duration_us).unwrap_or(i64::MAX))
     }
-
-    /// Bytes both ways.
-    pub fn total_bytes(&self) -> u64 {
-        self.orig_bytes.saturating_add(self.resp_bytes)
-    }
 }

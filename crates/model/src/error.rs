@@ -50,6 +50,11 @@ impl Locator<'_> {
         }
     }
 
+    /// 1-based line of a span's start.
+    pub fn line(&self, span: Range<usize>) -> usize {
+        self.line_col(span.start).0
+    }
+
     fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let before = &self.text.as_bytes()[..offset];

@@ -517,7 +517,7 @@ fn build(raw: RawFile, loc: &Locator<'_>) -> Result<Org, ModelError> {
             };
             rules.push(Rule {
                 name: r.name.get_ref().clone(),
-                line: loc.error(span(rr), "").line,
+                line: loc.line(rr.span()),
                 from: resolve.selector(&r.from)?,
                 to: resolve.selector(&r.to)?,
                 services,

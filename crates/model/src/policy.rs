@@ -1,7 +1,7 @@
 //! The access policy: ordered rules, first match wins, and a default for cross-site flows.
 
+use crate::Location;
 use crate::hours::{LocalTime, WeeklyWindow};
-use crate::{AssetId, Location};
 use sekisho_event::{Flow, Proto, Service, Severity};
 use std::fmt;
 
@@ -78,16 +78,6 @@ impl Selector {
             }
         }
         true
-    }
-
-    /// True when the selector can only match declared assets.
-    pub fn names_assets(&self) -> bool {
-        self.assets.is_some()
-    }
-
-    /// True when the selector matches this asset wherever it is.
-    pub fn matches_asset(&self, asset: AssetId) -> bool {
-        self.assets.as_ref().is_none_or(|a| a[asset.index()])
     }
 }
 

@@ -118,6 +118,11 @@ fn example_from_design_resolves_sites_assets_and_settings() {
     let org = org();
     assert_eq!(org.sites.len(), 3);
     assert_eq!(org.assets.len(), 3);
+    assert_eq!(
+        org.site_by_id("th-bkk").map(|s| org.site(s).name.as_str()),
+        Some("Bangkok office")
+    );
+    assert_eq!(org.site_by_id("nowhere"), None);
     assert_eq!(org.policy.rules.len(), 3);
     assert_eq!(org.policy.cross_site_default, Action::Alert);
     assert_eq!(org.detectors.fan_out.min_hosts, 20);
