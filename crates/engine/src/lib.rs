@@ -239,9 +239,7 @@ pub fn analyze_paths(
             app_files.push(file);
         }
         prog.files_done += 1;
-        prog.records = stats.records;
-        prog.bytes = stats.bytes;
-        progress(prog);
+        report(&mut prog, &stats, progress);
     }
 
     // Without any conn log (a sensor that only kept application logs, or an export of
@@ -293,15 +291,18 @@ pub fn analyze_paths(
         heads[i] = next;
         if stats.records >= next_report {
             next_report = stats.records + PROGRESS_EVERY;
-            prog.records = stats.records;
-            prog.bytes = stats.bytes;
-            progress(prog);
+            report(&mut prog, &stats, progress);
         }
     }
+    report(&mut prog, &stats, progress);
+    (pipeline.finish(), stats)
+}
+
+/// Brings the progress counts up to date and hands them on.
+fn report(prog: &mut Progress, stats: &RunStats, progress: &mut dyn FnMut(Progress)) {
     prog.records = stats.records;
     prog.bytes = stats.bytes;
-    progress(prog);
-    (pipeline.finish(), stats)
+    progress(*prog);
 }
 
 /// One sensor's conn files, read one after the other.
