@@ -179,6 +179,12 @@ impl AlertSink {
     pub fn into_alerts(self) -> Vec<Alert> {
         self.alerts
     }
+
+    /// Takes the alerts pushed so far, leaving the sink empty: for live use, where alerts
+    /// are written as they happen. The cap then applies to alerts not yet taken.
+    pub fn take(&mut self) -> Vec<Alert> {
+        std::mem::take(&mut self.alerts)
+    }
 }
 
 /// What a detector's bounded state went through.

@@ -123,12 +123,48 @@ impl<'o> Pipeline<'o> {
         }
     }
 
+    /// Alerts emitted since the last call, in the order detectors emitted them, without
+    /// ids. For live use (`sekisho serve`), where alerts are written as they happen and
+    /// numbered by the caller; [`Pipeline::finish`] is the batch path.
+    pub fn take_alerts(&mut self) -> Vec<Alert> {
+        self.sink.take()
+    }
+
+    /// Closes every detector's open windows (at shutdown of a live run); the alerts this
+    /// gives are then returned by [`Pipeline::take_alerts`]. Flows pushed afterwards would
+    /// start from closed windows, so call it once, last.
+    pub fn flush(&mut self) {
+        for d in &mut self.detectors {
+            d.finish(&mut self.sink);
+        }
+    }
+
+    /// Alerts the sink refused because `limits.max_alerts` were waiting in it.
+    pub fn alerts_dropped(&self) -> u64 {
+        self.sink.dropped()
+    }
+
+    /// Per detector id: its bounded state now.
+    pub fn detector_stats(&self) -> BTreeMap<&'static str, DetectorStats> {
+        self.detectors.iter().map(|d| (d.id(), d.stats())).collect()
+    }
+
+    /// Flows pushed so far, by direction.
+    pub fn flows_by_direction(&self) -> BTreeMap<&'static str, u64> {
+        ALL_DIRECTIONS
+            .iter()
+            .zip(self.by_direction)
+            .map(|(d, n)| (d.as_str(), n))
+            .collect()
+    }
+
     /// Flushes the detectors, orders the alerts, assigns ids and builds incidents.
     pub fn finish(mut self) -> Outcome {
         for d in &mut self.detectors {
             d.finish(&mut self.sink);
         }
-        let detectors = self.detectors.iter().map(|d| (d.id(), d.stats())).collect();
+        let detectors = self.detector_stats();
+        let flows_by_direction = self.flows_by_direction();
         let alerts_dropped = self.sink.dropped();
         let mut alerts = self.sink.into_alerts();
         alerts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -136,11 +172,6 @@ impl<'o> Pipeline<'o> {
             a.id = format!("A{:06}", i + 1);
         }
         let incidents = sekisho_correlate::correlate(self.org, &alerts);
-        let flows_by_direction = ALL_DIRECTIONS
-            .iter()
-            .zip(self.by_direction)
-            .map(|(d, n)| (d.as_str(), n))
-            .collect();
         Outcome {
             alerts,
             incidents,
