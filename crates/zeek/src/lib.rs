@@ -39,6 +39,7 @@
 
 #![warn(missing_docs)]
 
+mod conn_fast;
 pub mod json;
 mod kind;
 mod record;

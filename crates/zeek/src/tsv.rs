@@ -19,7 +19,8 @@
 //! `#fields` replaces the columns; `#close` ends the block, so data after it needs a new
 //! header. Pure: no I/O, no allocation per record.
 
-use crate::record::{build, guess_kind};
+use crate::conn_fast::{self, ConnLayout, Markers};
+use crate::record::{Record, build, guess_kind};
 use crate::value::{Cell, Fields, Slot, SplitSep, preview};
 use crate::{LogKind, Parsed, RecordError};
 use sekisho_event::RejectReason;
@@ -49,6 +50,8 @@ pub struct TsvHeader {
     columns: Option<Vec<Column>>,
     /// The kind records are parsed as: `#path`, else the hint, else a guess from `#fields`.
     kind: Option<LogKind>,
+    /// Column positions for the conn fast path, when this block is a conn log it can serve.
+    conn_layout: Option<ConnLayout>,
 }
 
 impl Default for TsvHeader {
@@ -70,6 +73,7 @@ impl TsvHeader {
             kind: kind_hint.clone(),
             hint: kind_hint,
             columns: None,
+            conn_layout: None,
         }
     }
 
@@ -157,6 +161,7 @@ impl TsvHeader {
             // `#open` and comments carry nothing records need.
             _ => {}
         }
+        self.update_conn_layout();
         Ok(())
     }
 
@@ -170,6 +175,18 @@ impl TsvHeader {
             .clone()
             .or_else(|| self.hint.clone())
             .or_else(|| self.columns.as_ref().map(|_| guess_kind(has_conn_state)));
+    }
+
+    /// Resolves the conn fast path's layout for conn blocks with a one-byte separator.
+    /// Called after every header line: `#path`, `#fields`, `#types` and `#close` all
+    /// change it, and header lines are rare.
+    fn update_conn_layout(&mut self) {
+        self.conn_layout = match (&self.kind, &self.columns, self.separator.as_slice()) {
+            (Some(LogKind::Conn), Some(columns), [_]) => {
+                ConnLayout::new(columns.iter().map(|c| (c.slot, c.container)))
+            }
+            _ => None,
+        };
     }
 }
 
@@ -238,6 +255,27 @@ pub fn parse_line(
         Some(kind) if kind.is_wanted() => kind,
         _ => return Ok(None),
     };
+    if let (Some(layout), [separator]) = (&header.conn_layout, header.separator.as_slice()) {
+        let markers = Markers {
+            separator: *separator,
+            unset: &header.unset_field,
+            empty: &header.empty_field,
+        };
+        if let Some(flow) = conn_fast::parse(layout, &markers, line, sensor) {
+            return Ok(Some(Record::Flow(flow)));
+        }
+    }
+    parse_line_general(columns, kind, header, line, sensor)
+}
+
+/// [`parse_line`] without the conn fast path: every log, every oddity.
+fn parse_line_general(
+    columns: &[Column],
+    kind: &LogKind,
+    header: &TsvHeader,
+    line: &[u8],
+    sensor: &Arc<str>,
+) -> Result<Option<crate::Record>, RecordError> {
     let mut fields = Fields::new(&header.set_separator);
     let mut n = 0;
     // The common case: a one-byte separator.
@@ -522,5 +560,145 @@ mod tests {
              1.5\tC1\t10.0.0.1\t1\t10.0.0.2\t80\t-\n",
         );
         assert_eq!(out[2], Err(RejectReason::MissingField));
+    }
+}
+
+/// The conn fast path may only ever agree with the general path: for every line it accepts,
+/// both must build the same flow, and on plain lines it must actually fire.
+#[cfg(test)]
+mod conn_fast_agrees {
+    use super::*;
+    use proptest::prelude::*;
+    use sekisho_event::Service;
+
+    const HEADER: &[&str] = &[
+        "#separator \\x09",
+        "#set_separator\t,",
+        "#empty_field\t(empty)",
+        "#unset_field\t-",
+        "#path\tconn",
+        "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents",
+        "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]",
+    ];
+
+    fn header() -> TsvHeader {
+        let mut h = TsvHeader::new(None);
+        for line in HEADER {
+            h.apply(line.as_bytes()).unwrap();
+        }
+        h
+    }
+
+    /// A value for one column: mostly plausible, sometimes hostile.
+    fn cell(plain: &'static [&'static str]) -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            6 => proptest::sample::select(plain).prop_map(|s| s.as_bytes().to_vec()),
+            1 => proptest::sample::select(&[
+                "-", "(empty)", "", "\\x41", "1e3", "-5", "007", "99999999999999999999999",
+                "::1", "300.1.1.1", "tcp,udp", " 1", "\u{e9}",
+            ][..]).prop_map(|s| s.as_bytes().to_vec()),
+            1 => proptest::collection::vec(any::<u8>(), 0..6),
+        ]
+    }
+
+    fn line() -> impl Strategy<Value = Vec<u8>> {
+        let cols = vec![
+            cell(&[
+                "1521911721.258458",
+                "1700000000",
+                "0.5",
+                "1521911721.2584589",
+            ]),
+            cell(&["CMwJl820SlYyy434c8", "C1"]),
+            cell(&["10.0.0.1", "192.168.10.254", "fe80::1", "2001:db8::5"]),
+            cell(&["39681", "0", "65535", "65536"]),
+            cell(&["10.0.0.2", "8.8.8.8", "2001:db8::6"]),
+            cell(&["445", "3389", "53"]),
+            cell(&["tcp", "udp", "icmp", "unknown_transport"]),
+            cell(&["-", "smb", "dce_rpc,smb", "ssl", "krb_tcp"]),
+            cell(&["-", "0.000123", "12.5", "3600"]),
+            cell(&["-", "0", "1234", "18446744073709551615"]),
+            cell(&["-", "0", "98765"]),
+            cell(&["SF", "S0", "REJ", "-", "XX"]),
+            cell(&["T", "F", "-"]),
+            cell(&["0"]),
+            cell(&["ShADadFf", "-"]),
+            cell(&["-", "3", "10"]),
+            cell(&["-", "200"]),
+            cell(&["-", "2", "9"]),
+            cell(&["-", "100"]),
+            cell(&["(empty)", "-", "a,b"]),
+        ];
+        (cols, 0..3usize).prop_map(|(cols, extra)| {
+            let mut line = cols.join(&b'\t');
+            // Sometimes a field too many or too few.
+            match extra {
+                1 => line.extend_from_slice(b"\tx"),
+                2 => {
+                    let cut = line.iter().rposition(|&b| b == b'\t').unwrap_or(0);
+                    line.truncate(cut);
+                }
+                _ => {}
+            }
+            line
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        #[test]
+        fn fast_path_flows_equal_general_path_flows(line in line()) {
+            let h = header();
+            let sensor: Arc<str> = Arc::from("s");
+            let columns = h.columns.as_ref().unwrap();
+            let general = parse_line_general(columns, &LogKind::Conn, &h, &line, &sensor);
+            let markers = Markers { separator: b'\t', unset: b"-", empty: b"(empty)" };
+            let layout = h.conn_layout.as_ref().expect("a conn header gets a fast layout");
+            if let Some(fast) = conn_fast::parse(layout, &markers, &line, &sensor) {
+                prop_assert_eq!(general, Ok(Some(Record::Flow(fast))));
+            }
+            // Through the public entry point, whichever path serves it, the result is the
+            // general path's.
+            let public = parse_line(&h, &line, &sensor);
+            let general = parse_line_general(columns, &LogKind::Conn, &h, &line, &sensor);
+            prop_assert_eq!(public, general);
+        }
+    }
+
+    #[test]
+    fn plain_lines_take_the_fast_path() {
+        let h = header();
+        let layout = h.conn_layout.as_ref().expect("fast layout");
+        let markers = Markers {
+            separator: b'\t',
+            unset: b"-",
+            empty: b"(empty)",
+        };
+        let line = b"1521911721.258458\tCMwJl820SlYyy434c8\t10.0.0.1\t39681\t10.0.0.2\t445\ttcp\tsmb\t12.5\t1234\t98765\tSF\tT\t0\tShADadFf\t3\t200\t2\t100\t(empty)";
+        let flow = conn_fast::parse(layout, &markers, line, &Arc::from("s")).expect("fast");
+        assert_eq!(flow.orig_bytes, 1234);
+        assert_eq!(flow.resp_pkts, 2);
+        assert_eq!(flow.service, Service::Smb);
+        // `(empty)` in a column the path reads is left to the general path.
+        let empty_service = b"1521911721.258458\tC1\t10.0.0.1\t1\t10.0.0.2\t445\ttcp\t(empty)\t-\t-\t-\tSF\tT\t0\t-\t-\t-\t-\t-\t-";
+        assert!(conn_fast::parse(layout, &markers, empty_service, &Arc::from("s")).is_none());
+    }
+
+    #[test]
+    fn containers_duplicates_and_other_logs_get_no_fast_layout() {
+        let mut h = header();
+        h.apply(b"#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tset[string]")
+            .unwrap();
+        assert!(h.conn_layout.is_none(), "service as a set");
+        let mut h = header();
+        h.apply(b"#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tproto")
+            .unwrap();
+        assert!(h.conn_layout.is_none(), "duplicate column");
+        let mut h = header();
+        h.apply(b"#path\tdns").unwrap();
+        assert!(h.conn_layout.is_none(), "not conn");
+        let mut h = header();
+        h.apply(b"#close\t2024").unwrap();
+        assert!(h.conn_layout.is_none(), "after #close");
     }
 }
