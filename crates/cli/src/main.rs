@@ -6,6 +6,7 @@ mod analyze;
 mod check;
 mod demo;
 mod output;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Analyse Zeek logs against an organisation file.
     Analyze(analyze::AnalyzeArgs),
+    /// Collect NetFlow/IPFIX and follow live Zeek logs, alerting as crossings happen.
+    Serve(serve::ServeArgs),
 }
 
 /// An error with the exit code it maps to.
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Check(args) => check::run(args),
         Command::Analyze(args) => analyze::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -24,6 +24,10 @@ pub struct Counters {
     pub zeek_records: AtomicU64,
     /// Flows handed to the detectors.
     pub flows: AtomicU64,
+    /// Bytes of those flows, both directions (IP octets for NetFlow, payload for Zeek).
+    pub flow_bytes: AtomicU64,
+    /// Packets of those flows, both directions.
+    pub flow_packets: AtomicU64,
     /// Alerts written.
     pub alerts: AtomicU64,
 }
@@ -60,6 +64,8 @@ pub struct Snapshot {
     pub queue_peak: u64,
     pub zeek_records: u64,
     pub flows: u64,
+    pub flow_bytes: u64,
+    pub flow_packets: u64,
     pub alerts: u64,
     pub decoder: DecoderStatus,
     /// Datagrams the kernel dropped on our sockets because the receive buffer was full
@@ -77,6 +83,8 @@ impl Snapshot {
             queue_peak: Counters::get(&c.queue_peak),
             zeek_records: Counters::get(&c.zeek_records),
             flows: Counters::get(&c.flows),
+            flow_bytes: Counters::get(&c.flow_bytes),
+            flow_packets: Counters::get(&c.flow_packets),
             alerts: Counters::get(&c.alerts),
             decoder,
             kernel_drops,

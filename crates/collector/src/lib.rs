@@ -19,10 +19,12 @@
 //! status line and the incident file.
 
 mod counters;
+mod netflow;
 pub mod output;
 pub mod tail;
 
 pub use counters::{Counters, DecoderStatus, Snapshot};
+pub use netflow::NetflowDecoder;
 pub use output::{AlertOutput, JsonLines, SyslogCef};
 pub use tail::ZeekTail;
 
@@ -199,7 +201,7 @@ impl Collector {
         let config = &self.config;
         let ports: Vec<u16> = self.local_addrs().iter().map(SocketAddr::port).collect();
         let (tx, rx) = mpsc::sync_channel::<Message>(config.queue_capacity);
-        let mut pipeline = Pipeline::new(org);
+        let mut pipeline = Pipeline::live(org);
         let max_alerts = org.detectors.limits.max_alerts;
         let mut kept: Vec<Alert> = Vec::new();
         let mut not_kept = 0u64;
@@ -279,9 +281,8 @@ impl Collector {
             flows.clear();
             decoder.flush(&mut flows);
             for f in &flows {
-                pipeline.push_flow(f);
+                push(&mut pipeline, f, &counters);
             }
-            Counters::add(&counters.flows, flows.len() as u64);
             pipeline.flush();
             write_alerts(&mut pipeline, &mut kept);
         });
@@ -317,16 +318,19 @@ fn handle(
             flows.clear();
             decoder.decode(from, &bytes, flows);
             for f in flows.iter() {
-                pipeline.push_flow(f);
+                push(pipeline, f, counters);
             }
-            Counters::add(&counters.flows, flows.len() as u64);
         }
-        Message::Zeek(Record::Flow(f)) => {
-            pipeline.push_flow(&f);
-            Counters::add(&counters.flows, 1);
-        }
+        Message::Zeek(Record::Flow(f)) => push(pipeline, &f, counters),
         Message::Zeek(Record::App(a)) => pipeline.add_app_record(&a),
     }
+}
+
+fn push(pipeline: &mut Pipeline<'_>, f: &Flow, counters: &Counters) {
+    pipeline.push_flow(f);
+    Counters::add(&counters.flows, 1);
+    Counters::add(&counters.flow_bytes, f.orig_bytes + f.resp_bytes);
+    Counters::add(&counters.flow_packets, f.orig_pkts + f.resp_pkts);
 }
 
 fn enqueue(tx: &SyncSender<Message>, counters: &Counters, msg: Message) -> bool {

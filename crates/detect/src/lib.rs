@@ -144,6 +144,7 @@ pub struct AlertSink {
     alerts: Vec<Alert>,
     max_alerts: usize,
     dropped: u64,
+    live: bool,
 }
 
 impl AlertSink {
@@ -152,7 +153,24 @@ impl AlertSink {
             alerts: Vec::new(),
             max_alerts,
             dropped: 0,
+            live: false,
         }
+    }
+
+    /// A sink for a live run (`sekisho serve`): detectors that aggregate repeats over a
+    /// window emit the alert when the window opens, at its first flow, and fold the
+    /// repeats in silently, instead of emitting one alert with the totals when the window
+    /// closes. A live reader wants the crossing the minute it happens.
+    pub fn live(max_alerts: usize) -> Self {
+        Self {
+            live: true,
+            ..Self::new(max_alerts)
+        }
+    }
+
+    /// True for a live run's sink: see [`AlertSink::live`].
+    pub fn is_live(&self) -> bool {
+        self.live
     }
 
     pub fn push(&mut self, alert: Alert) {

@@ -16,6 +16,10 @@
 //! assert!(outcome.alerts.is_empty() && outcome.incidents.is_empty());
 //! ```
 
+mod capture;
+
+pub use capture::MAX_SORTED_FLOWS;
+use capture::{CaptureStream, Content};
 use sekisho_detect::{AlertSink, Detector, DetectorStats, FlowView};
 use sekisho_event::{
     Alert, AppContext, AppKind, AppRecord, ConnState, Flow, Incident, Proto, RunStats, Service, Uid,
@@ -123,6 +127,15 @@ impl<'o> Pipeline<'o> {
         }
     }
 
+    /// A pipeline for a live run: aggregating detectors report a window's first flow at
+    /// once instead of its totals when it closes (see [`sekisho_detect::AlertSink::live`]).
+    pub fn live(org: &'o Org) -> Self {
+        Self {
+            sink: AlertSink::live(org.detectors.limits.max_alerts),
+            ..Self::new(org)
+        }
+    }
+
     /// Alerts emitted since the last call, in the order detectors emitted them, without
     /// ids. For live use (`sekisho serve`), where alerts are written as they happen and
     /// numbered by the caller; [`Pipeline::finish`] is the batch path.
@@ -213,7 +226,10 @@ pub struct Progress {
 /// How often (in records) progress is reported.
 const PROGRESS_EVERY: u64 = 1 << 16;
 
-/// Reads Zeek logs from files, directories or `-` (stdin) and analyses them.
+/// Reads Zeek logs, packet captures (pcap, pcapng) and NetFlow/IPFIX (raw datagram files,
+/// or captures of exported traffic) from files, directories or `-` (stdin, Zeek only) and
+/// analyses them. Formats are told by content; in directories, captures are picked up by
+/// their extension (`.pcap`, `.pcapng`, `.cap`, `.netflow`, `.ipfix`).
 ///
 /// Inputs that do not exist are the caller's to refuse beforehand; anything unreadable or
 /// malformed found here is counted in the returned [`RunStats`] with its position.
@@ -234,7 +250,32 @@ pub fn analyze_paths(
     // sensor. Standard input can be read only once, so it joins the conn streams.
     let mut streams: BTreeMap<String, Vec<LogFile>> = BTreeMap::new();
     let mut app_files: Vec<LogFile> = Vec::new();
+    let mut captures: Vec<CaptureStream> = Vec::new();
+    let capture_files = capture::discover(inputs);
+    prog.files_total += capture_files.len() as u64;
+    for file in capture_files.into_iter().chain(files.iter().cloned()) {
+        if file.is_stdin() {
+            continue;
+        }
+        let content = capture::sniff(&file.path);
+        if content == Content::Other {
+            continue;
+        }
+        if let Some(c) = CaptureStream::open(
+            &file.path,
+            file.display.clone(),
+            file.sensor.clone(),
+            content,
+            &mut stats,
+        ) {
+            captures.push(c);
+        }
+        prog.files_done += 1;
+    }
     for file in files {
+        if !file.is_stdin() && capture::sniff(&file.path) != Content::Other {
+            continue;
+        }
         let conn_by_name = file.kind_hint == Some(LogKind::Conn);
         if conn_by_name || file.is_stdin() {
             streams
@@ -276,7 +317,7 @@ pub fn analyze_paths(
     // Without any conn log (a sensor that only kept application logs, or an export of
     // them), the application records are the only proof that connections happened: they
     // become the flows, once per uid, read a second time now that every context is known.
-    let derive_flows = streams.is_empty() && !app_files.is_empty();
+    let derive_flows = streams.is_empty() && captures.is_empty() && !app_files.is_empty();
     if derive_flows {
         // Each application log is its own stream (not one per sensor): rdp, ntlm and
         // dce_rpc records of one connection sit in different files, and only a merge by
@@ -287,18 +328,19 @@ pub fn analyze_paths(
     }
 
     // Pass 2: conn streams, one per sensor, merged by time.
-    let mut sources: Vec<SensorStream> = streams
+    let mut sources: Vec<Stream> = streams
         .into_values()
         .map(|mut files| {
             files.sort_by(|a, b| a.path.cmp(&b.path));
-            SensorStream {
+            Stream::Zeek(SensorStream {
                 files: files.into_iter().rev().collect(),
                 reader: None,
                 derive_flows,
                 scratch: RunStats::default(),
                 sensor: Arc::from(""),
-            }
+            })
         })
+        .chain(captures.into_iter().map(Stream::Capture))
         .collect();
     let mut heap: BinaryHeap<Reverse<(sekisho_event::Timestamp, usize)>> = BinaryHeap::new();
     let mut heads: Vec<Option<Flow>> = Vec::with_capacity(sources.len());
@@ -334,6 +376,28 @@ fn report(prog: &mut Progress, stats: &RunStats, progress: &mut dyn FnMut(Progre
     prog.records = stats.records;
     prog.bytes = stats.bytes;
     progress(*prog);
+}
+
+/// A time-ordered source of flows, merged with the others by time.
+enum Stream {
+    /// One sensor's Zeek conn logs (or application logs standing in for them).
+    Zeek(SensorStream),
+    /// A packet capture or NetFlow/IPFIX datagrams.
+    Capture(CaptureStream),
+}
+
+impl Stream {
+    fn next_flow(
+        &mut self,
+        pipeline: &mut Pipeline<'_>,
+        stats: &mut RunStats,
+        prog: &mut Progress,
+    ) -> Option<Flow> {
+        match self {
+            Stream::Zeek(s) => s.next_flow(pipeline, stats, prog),
+            Stream::Capture(c) => c.next_flow(stats),
+        }
+    }
 }
 
 /// One sensor's conn files, read one after the other.

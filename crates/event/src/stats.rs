@@ -32,6 +32,11 @@ pub enum RejectReason {
     Decompression,
     /// A file or directory that could not be read.
     Io,
+    /// A captured packet that cannot be decoded (truncated, malformed, unsupported link),
+    /// or a capture container damaged at that point.
+    BadPacket,
+    /// A NetFlow/IPFIX datagram, or a set inside one, that cannot be decoded.
+    BadDatagram,
 }
 
 impl RejectReason {
@@ -48,6 +53,8 @@ impl RejectReason {
             RejectReason::UnknownFormat => "unknown-format",
             RejectReason::Decompression => "decompression",
             RejectReason::Io => "io",
+            RejectReason::BadPacket => "bad-packet",
+            RejectReason::BadDatagram => "bad-datagram",
         }
     }
 }

@@ -5,7 +5,9 @@
 //! rule matched a cross-site flow). Repeats are aggregated: one alert per (source address,
 //! destination address, service, rule) per UTC clock hour. The first flow opens it, later
 //! ones add to its counts and evidence, and it is emitted when the hour has closed (plus
-//! `limits.reorder_slack_minutes` for late records) or at the end of the input.
+//! `limits.reorder_slack_minutes` for late records) or at the end of the input. In a live
+//! run (`sekisho serve`) the alert is emitted at the first flow instead, and repeats within
+//! the hour are suppressed.
 //!
 //! **Why it matters.** In the breach that shaped sekisho, a host in the Thai office reached a
 //! server at headquarters over the WAN; a rule "no overseas admin access to HQ servers" makes
@@ -163,7 +165,9 @@ impl<'o> PolicyHits<'o> {
             .into_iter()
             .map(|(_, a)| *a)
             .collect();
-        emit(&mut done, out);
+        if !out.is_live() {
+            emit(&mut done, out);
+        }
         self.clock.sweep_at(
             (closed_before + 1)
                 .saturating_mul(Timestamp::HOUR)
@@ -216,21 +220,33 @@ impl Detector for PolicyHits<'_> {
             return;
         }
         let alert = Box::new(self.new_alert(view));
+        if out.is_live() {
+            // Live: the crossing is reported now; repeats within the hour only add to the
+            // aggregate kept for suppression.
+            let mut now = (*alert).clone();
+            finalize(&mut now);
+            out.push(now);
+        }
+        let live = out.is_live();
         // A full table hands back its oldest aggregates: they are emitted early, not lost.
         self.open.entry_with(
             key,
             || alert,
             |_, mut a| {
-                close(&mut a);
-                finalize(&mut a);
-                out.push(*a);
+                if !live {
+                    close(&mut a);
+                    finalize(&mut a);
+                    out.push(*a);
+                }
             },
         );
     }
 
     fn finish(&mut self, out: &mut AlertSink) {
         let mut done: Vec<Alert> = self.open.drain().into_iter().map(|(_, a)| *a).collect();
-        emit(&mut done, out);
+        if !out.is_live() {
+            emit(&mut done, out);
+        }
     }
 
     fn stats(&self) -> DetectorStats {

@@ -1,0 +1,371 @@
+//! Flow sources other than Zeek logs: packet captures (pcap, pcapng), captures of exported
+//! NetFlow/IPFIX traffic, and files of raw NetFlow/IPFIX datagrams. Each is told by its
+//! content, never by its name.
+//!
+//! Packet flows leave a flow table when they end (idle or active timeout, FIN/RST), not in
+//! start order, and NetFlow records arrive when exporters expire them. The pipeline wants
+//! each stream in time order, so a stream sorts its flows by start time in batches of at
+//! most [`MAX_SORTED_FLOWS`]: a capture with fewer flows (nearly all of them) is replayed
+//! in exact order; a bigger one in sorted batches, whose seams stay within what detectors
+//! tolerate for records merged across sensors.
+
+use sekisho_event::{Flow, RejectReason, RunStats};
+use sekisho_netflow::{Decoder as NetflowDecoder, FlowRecord as NetflowRecord, Pairer};
+use sekisho_pcap::{CaptureReader, Decoded, FlowConfig, PcapFlows, decode_frame};
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Flows held and sorted at once per capture stream.
+pub const MAX_SORTED_FLOWS: usize = 1 << 20;
+
+/// Bytes read to tell a file's format.
+const SNIFF_BYTES: usize = 64;
+
+/// UDP packets looked at to tell a capture of exported NetFlow from other traffic.
+const NETFLOW_SNIFF_PACKETS: usize = 200;
+
+/// What a file holds, from its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Content {
+    /// pcap or pcapng.
+    Capture,
+    /// NetFlow v5/v9/IPFIX datagrams written back to back.
+    NetflowDatagrams,
+    /// Anything else: the Zeek reader decides (and rejects what is not Zeek).
+    Other,
+}
+
+/// Tells a file's content. Unreadable files are `Other`: the Zeek reader reports them.
+pub(crate) fn sniff(path: &Path) -> Content {
+    let mut head = [0u8; SNIFF_BYTES];
+    let Ok(mut f) = File::open(path) else {
+        return Content::Other;
+    };
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
+    let head = &head[..n];
+    if sekisho_pcap::looks_like_pcap(head) {
+        Content::Capture
+    } else if sekisho_netflow::looks_like_netflow(head) {
+        Content::NetflowDatagrams
+    } else {
+        Content::Other
+    }
+}
+
+/// File name extensions a directory walk picks up as captures or datagram files (files
+/// named on the command line are always sniffed).
+pub(crate) fn capture_extension(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [".pcap", ".pcapng", ".cap", ".netflow", ".ipfix"]
+        .iter()
+        .any(|e| name.ends_with(e))
+}
+
+/// A capture or datagram file, read whole into time-ordered flows.
+pub(crate) struct CaptureStream {
+    /// Sorted, next flow last.
+    pending: Vec<Flow>,
+    source: Option<Source>,
+    display: String,
+    sensor: Arc<str>,
+}
+
+enum Source {
+    Packets(Box<PcapFlows<BufReader<File>>>),
+    /// NetFlow records (from datagrams in a file or in a capture) through the pairer.
+    Netflow(std::vec::IntoIter<Flow>),
+}
+
+impl CaptureStream {
+    /// Opens `path` as told by [`sniff`]; problems are counted in `stats`.
+    pub(crate) fn open(
+        path: &Path,
+        display: String,
+        sensor: Arc<str>,
+        content: Content,
+        stats: &mut RunStats,
+    ) -> Option<Self> {
+        stats.files += 1;
+        let source = match content {
+            Content::Capture if is_netflow_capture(path) => {
+                Source::Netflow(netflow_from_capture(path, &display, stats).into_iter())
+            }
+            Content::Capture => {
+                let file = match File::open(path) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        stats.reject_file(&display, 0, RejectReason::Io, e.to_string());
+                        return None;
+                    }
+                };
+                match PcapFlows::new(BufReader::new(file), FlowConfig::default()) {
+                    Ok(flows) => Source::Packets(Box::new(flows)),
+                    Err(e) => {
+                        stats.reject_file(&display, 0, RejectReason::BadPacket, e.to_string());
+                        return None;
+                    }
+                }
+            }
+            Content::NetflowDatagrams => {
+                Source::Netflow(netflow_from_file(path, &display, stats).into_iter())
+            }
+            Content::Other => return None,
+        };
+        Some(CaptureStream {
+            pending: Vec::new(),
+            source: Some(source),
+            display,
+            sensor,
+        })
+    }
+
+    /// The next flow in time order, refilling a sorted batch when the last is used up.
+    pub(crate) fn next_flow(&mut self, stats: &mut RunStats) -> Option<Flow> {
+        if let Some(f) = self.pending.pop() {
+            return Some(f);
+        }
+        let source = self.source.as_mut()?;
+        let mut batch = Vec::new();
+        let mut exhausted = false;
+        while batch.len() < MAX_SORTED_FLOWS {
+            let next = match source {
+                Source::Packets(p) => p.next_flow().map(|r| r.to_event(&self.sensor)),
+                Source::Netflow(it) => it.next(),
+            };
+            match next {
+                Some(f) => batch.push(f),
+                None => {
+                    exhausted = true;
+                    break;
+                }
+            }
+        }
+        if exhausted {
+            if let Some(Source::Packets(p)) = self.source.take() {
+                account_capture(*p, &self.display, stats);
+            }
+        }
+        for f in &batch {
+            stats.observe(f.ts);
+        }
+        // Latest first, so `pop` gives the earliest.
+        batch.sort_by(|a, b| (b.ts, b.uid).cmp(&(a.ts, a.uid)));
+        self.pending = batch;
+        self.pending.pop()
+    }
+}
+
+/// Adds a finished capture's counts: every packet read is a record, decoded ones are
+/// parsed, frames without IP are skipped, problems are rejected with their packet number.
+fn account_capture(mut p: PcapFlows<BufReader<File>>, display: &str, stats: &mut RunStats) {
+    let st = p.stats().clone();
+    stats.bytes += st.bytes_read;
+    let problems: u64 = st.errors_by_reason.values().sum();
+    let sampled = st.samples.len() as u64;
+    for s in &st.samples {
+        stats.reject(
+            display,
+            s.packet,
+            RejectReason::BadPacket,
+            format!("{} at byte {}: {}", s.reason, s.offset, s.detail),
+        );
+    }
+    // Problems beyond the sample still count.
+    for _ in sampled..problems {
+        stats.reject(display, 0, RejectReason::BadPacket, "(not sampled)");
+    }
+    for _ in 0..st.decoded.min(st.packets_read) {
+        stats.parsed("packet");
+    }
+    stats.records += st.non_ip;
+    stats.skipped += st.non_ip;
+}
+
+/// True when the capture's UDP traffic is NetFlow/IPFIX export (a capture taken on a
+/// collector), told from its first packets.
+fn is_netflow_capture(path: &Path) -> bool {
+    let Ok(file) = File::open(path) else {
+        return false;
+    };
+    let Ok(mut reader) = CaptureReader::new(BufReader::new(file)) else {
+        return false;
+    };
+    let (mut packets, mut netflow) = (0usize, 0usize);
+    while packets < NETFLOW_SNIFF_PACKETS {
+        let Ok(Some(raw)) = reader.next_packet() else {
+            break;
+        };
+        packets += 1;
+        if let Ok(Decoded::Ip(p)) = decode_frame(raw.link, raw.ts_us, raw.orig_len, raw.data)
+            && p.udp_payload
+                .is_some_and(sekisho_netflow::looks_like_netflow)
+        {
+            netflow += 1;
+        }
+    }
+    netflow > 0 && netflow * 2 >= packets
+}
+
+/// Decodes the NetFlow datagrams carried in a capture's UDP packets (exporter = the
+/// packet's source), pairs the records and returns the flows.
+fn netflow_from_capture(path: &Path, display: &str, stats: &mut RunStats) -> Vec<Flow> {
+    let mut decoder = NetflowDecoder::new();
+    let mut pairer = Pairer::default();
+    let mut records: Vec<NetflowRecord> = Vec::new();
+    let mut flows = Vec::new();
+    let Ok(file) = File::open(path) else {
+        stats.reject_file(display, 0, RejectReason::Io, "cannot open");
+        return flows;
+    };
+    let mut reader = match CaptureReader::new(BufReader::new(file)) {
+        Ok(r) => r,
+        Err(e) => {
+            stats.reject_file(display, 0, RejectReason::BadPacket, e.to_string());
+            return flows;
+        }
+    };
+    loop {
+        match reader.next_packet() {
+            Ok(Some(raw)) => {
+                let number = raw.number;
+                match decode_frame(raw.link, raw.ts_us, raw.orig_len, raw.data) {
+                    Ok(Decoded::Ip(p)) => match p.udp_payload {
+                        Some(payload) if sekisho_netflow::looks_like_netflow(payload) => {
+                            records.clear();
+                            let exporter = SocketAddr::new(p.src, p.src_port);
+                            match decoder.decode(exporter, payload, &mut records) {
+                                Ok(info) if info.problems == 0 => stats.parsed("netflow"),
+                                Ok(info) => stats.reject(
+                                    display,
+                                    number,
+                                    RejectReason::BadDatagram,
+                                    format!("{} problems inside the datagram", info.problems),
+                                ),
+                                Err(e) => stats.reject(
+                                    display,
+                                    number,
+                                    RejectReason::BadDatagram,
+                                    e.to_string(),
+                                ),
+                            }
+                            for r in &records {
+                                pairer.push(r, &mut flows);
+                            }
+                        }
+                        _ => {
+                            stats.records += 1;
+                            stats.skipped += 1;
+                        }
+                    },
+                    Ok(Decoded::NotIp(_)) => {
+                        stats.records += 1;
+                        stats.skipped += 1;
+                    }
+                    Err(e) => stats.reject(display, number, RejectReason::BadPacket, e.to_string()),
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                stats.reject_file(display, 0, RejectReason::BadPacket, e.to_string());
+                break;
+            }
+        }
+    }
+    stats.bytes += reader.bytes_consumed();
+    decoder.finish();
+    pairer.flush(&mut flows);
+    flows
+}
+
+/// Decodes a file of raw datagrams (each from the same, unknown exporter), pairs the
+/// records and returns the flows. Rejections name the datagram's byte offset.
+fn netflow_from_file(path: &Path, display: &str, stats: &mut RunStats) -> Vec<Flow> {
+    let mut flows = Vec::new();
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            stats.reject_file(display, 0, RejectReason::Io, e.to_string());
+            return flows;
+        }
+    };
+    stats.bytes += bytes.len() as u64;
+    let exporter = SocketAddr::from(([0, 0, 0, 0], 0));
+    let mut decoder = NetflowDecoder::new();
+    let mut pairer = Pairer::new(sekisho_netflow::PairerConfig {
+        sensor: Some(Arc::from(sensor_of_file(path).as_str())),
+        ..sekisho_netflow::PairerConfig::default()
+    });
+    let mut records = Vec::new();
+    for (offset, datagram) in sekisho_netflow::split_datagrams(&bytes) {
+        records.clear();
+        match decoder.decode(exporter, datagram, &mut records) {
+            Ok(info) if info.problems == 0 => stats.parsed("netflow"),
+            Ok(info) => stats.reject(
+                display,
+                offset as u64,
+                RejectReason::BadDatagram,
+                format!(
+                    "byte offset {offset}: {} problems inside the datagram",
+                    info.problems
+                ),
+            ),
+            Err(e) => stats.reject(
+                display,
+                offset as u64,
+                RejectReason::BadDatagram,
+                format!("byte offset {offset}: {e}"),
+            ),
+        }
+        for r in &records {
+            pairer.push(r, &mut flows);
+        }
+    }
+    decoder.finish();
+    pairer.flush(&mut flows);
+    flows
+}
+
+fn sensor_of_file(path: &Path) -> String {
+    sekisho_zeek::sensor_name(path)
+}
+
+/// Capture and datagram files under the directory inputs, by extension, sorted, at most
+/// [`sekisho_zeek::MAX_DIR_DEPTH`] deep (files named directly come through the Zeek
+/// discovery and are sniffed there).
+pub(crate) fn discover(inputs: &[std::path::PathBuf]) -> Vec<sekisho_zeek::LogFile> {
+    fn walk(dir: &Path, depth: usize, out: &mut Vec<std::path::PathBuf>) {
+        if depth > sekisho_zeek::MAX_DIR_DEPTH {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let Ok(kind) = e.file_type() else { continue };
+            let path = e.path();
+            if kind.is_dir() {
+                walk(&path, depth + 1, out);
+            } else if kind.is_file() && capture_extension(&e.file_name().to_string_lossy()) {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            walk(input, 0, &mut out);
+        }
+    }
+    out.into_iter().map(sekisho_zeek::LogFile::new).collect()
+}
