@@ -22,7 +22,7 @@ use std::sync::Arc;
 pub const MAX_SORTED_FLOWS: usize = 1 << 20;
 
 /// Bytes read to tell a file's format.
-const SNIFF_BYTES: usize = 64;
+const SNIFF_BYTES: usize = 1 << 16;
 
 /// UDP packets looked at to tell a capture of exported NetFlow from other traffic.
 const NETFLOW_SNIFF_PACKETS: usize = 200;
@@ -40,7 +40,7 @@ pub(crate) enum Content {
 
 /// Tells a file's content. Unreadable files are `Other`: the Zeek reader reports them.
 pub(crate) fn sniff(path: &Path) -> Content {
-    let mut head = [0u8; SNIFF_BYTES];
+    let mut head = vec![0u8; SNIFF_BYTES];
     let Ok(mut f) = File::open(path) else {
         return Content::Other;
     };
@@ -81,8 +81,8 @@ pub(crate) struct CaptureStream {
 
 enum Source {
     Packets(Box<PcapFlows<BufReader<File>>>),
-    /// NetFlow records (from datagrams in a file or in a capture) through the pairer.
-    Netflow(std::vec::IntoIter<Flow>),
+    /// NetFlow records, from datagrams in a file or in a capture, through the pairer.
+    Netflow(Box<NetflowSource>),
 }
 
 impl CaptureStream {
@@ -97,7 +97,23 @@ impl CaptureStream {
         stats.files += 1;
         let source = match content {
             Content::Capture if is_netflow_capture(path) => {
-                Source::Netflow(netflow_from_capture(path, &display, stats).into_iter())
+                let file = match File::open(path) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        stats.reject_file(&display, 0, RejectReason::Io, e.to_string());
+                        return None;
+                    }
+                };
+                match CaptureReader::new(BufReader::new(file)) {
+                    Ok(r) => Source::Netflow(Box::new(NetflowSource::new(
+                        Datagrams::Capture(Box::new(r)),
+                        None,
+                    ))),
+                    Err(e) => {
+                        stats.reject_file(&display, 0, RejectReason::BadPacket, e.to_string());
+                        return None;
+                    }
+                }
             }
             Content::Capture => {
                 let file = match File::open(path) {
@@ -115,9 +131,16 @@ impl CaptureStream {
                     }
                 }
             }
-            Content::NetflowDatagrams => {
-                Source::Netflow(netflow_from_file(path, &display, stats).into_iter())
-            }
+            Content::NetflowDatagrams => match File::open(path) {
+                Ok(f) => Source::Netflow(Box::new(NetflowSource::new(
+                    Datagrams::File(DatagramFile::new(f)),
+                    Some(Arc::clone(&sensor)),
+                ))),
+                Err(e) => {
+                    stats.reject_file(&display, 0, RejectReason::Io, e.to_string());
+                    return None;
+                }
+            },
             Content::Other => return None,
         };
         Some(CaptureStream {
@@ -139,7 +162,7 @@ impl CaptureStream {
         while batch.len() < MAX_SORTED_FLOWS {
             let next = match source {
                 Source::Packets(p) => p.next_flow().map(|r| r.to_event(&self.sensor)),
-                Source::Netflow(it) => it.next(),
+                Source::Netflow(n) => n.next_flow(&self.display, stats),
             };
             match next {
                 Some(f) => batch.push(f),
@@ -149,16 +172,14 @@ impl CaptureStream {
                 }
             }
         }
-        if exhausted {
-            if let Some(Source::Packets(p)) = self.source.take() {
-                account_capture(*p, &self.display, stats);
-            }
+        if exhausted && let Some(Source::Packets(p)) = self.source.take() {
+            account_capture(*p, &self.display, stats);
         }
         for f in &batch {
             stats.observe(f.ts);
         }
         // Latest first, so `pop` gives the earliest.
-        batch.sort_by(|a, b| (b.ts, b.uid).cmp(&(a.ts, a.uid)));
+        batch.sort_by_key(|f| std::cmp::Reverse((f.ts, f.uid)));
         self.pending = batch;
         self.pending.pop()
     }
@@ -215,127 +236,198 @@ fn is_netflow_capture(path: &Path) -> bool {
     netflow > 0 && netflow * 2 >= packets
 }
 
-/// Decodes the NetFlow datagrams carried in a capture's UDP packets (exporter = the
-/// packet's source), pairs the records and returns the flows.
-fn netflow_from_capture(path: &Path, display: &str, stats: &mut RunStats) -> Vec<Flow> {
-    let mut decoder = NetflowDecoder::new();
-    let mut pairer = Pairer::default();
-    let mut records: Vec<NetflowRecord> = Vec::new();
-    let mut flows = Vec::new();
-    let Ok(file) = File::open(path) else {
-        stats.reject_file(display, 0, RejectReason::Io, "cannot open");
-        return flows;
-    };
-    let mut reader = match CaptureReader::new(BufReader::new(file)) {
-        Ok(r) => r,
-        Err(e) => {
-            stats.reject_file(display, 0, RejectReason::BadPacket, e.to_string());
-            return flows;
-        }
-    };
-    loop {
-        match reader.next_packet() {
-            Ok(Some(raw)) => {
-                let number = raw.number;
-                match decode_frame(raw.link, raw.ts_us, raw.orig_len, raw.data) {
-                    Ok(Decoded::Ip(p)) => match p.udp_payload {
-                        Some(payload) if sekisho_netflow::looks_like_netflow(payload) => {
-                            records.clear();
-                            let exporter = SocketAddr::new(p.src, p.src_port);
-                            match decoder.decode(exporter, payload, &mut records) {
-                                Ok(info) if info.problems == 0 => stats.parsed("netflow"),
-                                Ok(info) => stats.reject(
-                                    display,
-                                    number,
-                                    RejectReason::BadDatagram,
-                                    format!("{} problems inside the datagram", info.problems),
-                                ),
-                                Err(e) => stats.reject(
-                                    display,
-                                    number,
-                                    RejectReason::BadDatagram,
-                                    e.to_string(),
-                                ),
-                            }
-                            for r in &records {
-                                pairer.push(r, &mut flows);
-                            }
-                        }
-                        _ => {
-                            stats.records += 1;
-                            stats.skipped += 1;
-                        }
-                    },
-                    Ok(Decoded::NotIp(_)) => {
-                        stats.records += 1;
-                        stats.skipped += 1;
-                    }
-                    Err(e) => stats.reject(display, number, RejectReason::BadPacket, e.to_string()),
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                stats.reject_file(display, 0, RejectReason::BadPacket, e.to_string());
-                break;
-            }
-        }
-    }
-    stats.bytes += reader.bytes_consumed();
-    decoder.finish();
-    pairer.flush(&mut flows);
-    flows
+/// Most bytes of a datagram file buffered at once; a datagram is at most 64 KiB, so a
+/// datagram that ends before `buffer - 64 KiB` is known to be whole.
+const DATAGRAM_BUFFER: usize = 4 << 20;
+const MAX_DATAGRAM: usize = 1 << 16;
+
+/// Where NetFlow datagrams come from.
+enum Datagrams {
+    /// UDP payloads of a capture taken on a collector; the exporter is the packet's source.
+    Capture(Box<CaptureReader<BufReader<File>>>),
+    /// A file of datagrams back to back; the exporter is unknown.
+    File(DatagramFile),
 }
 
-/// Decodes a file of raw datagrams (each from the same, unknown exporter), pairs the
-/// records and returns the flows. Rejections name the datagram's byte offset.
-fn netflow_from_file(path: &Path, display: &str, stats: &mut RunStats) -> Vec<Flow> {
-    let mut flows = Vec::new();
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            stats.reject_file(display, 0, RejectReason::Io, e.to_string());
-            return flows;
+/// A file of raw datagrams, read through a bounded buffer.
+struct DatagramFile {
+    file: File,
+    buf: Vec<u8>,
+    /// Start of the unread part of `buf`.
+    pos: usize,
+    /// File offset of `buf[0]`.
+    base: u64,
+    eof: bool,
+}
+
+impl DatagramFile {
+    fn new(file: File) -> Self {
+        Self {
+            file,
+            buf: Vec::new(),
+            pos: 0,
+            base: 0,
+            eof: false,
         }
-    };
-    stats.bytes += bytes.len() as u64;
-    let exporter = SocketAddr::from(([0, 0, 0, 0], 0));
-    let mut decoder = NetflowDecoder::new();
-    let mut pairer = Pairer::new(sekisho_netflow::PairerConfig {
-        sensor: Some(Arc::from(sensor_of_file(path).as_str())),
-        ..sekisho_netflow::PairerConfig::default()
-    });
-    let mut records = Vec::new();
-    for (offset, datagram) in sekisho_netflow::split_datagrams(&bytes) {
-        records.clear();
-        match decoder.decode(exporter, datagram, &mut records) {
+    }
+
+    /// The next datagram and its byte offset; `Err` on a read error.
+    fn next(&mut self) -> std::io::Result<Option<(u64, Vec<u8>)>> {
+        if !self.eof && self.buf.len() - self.pos < DATAGRAM_BUFFER - MAX_DATAGRAM {
+            self.buf.drain(..self.pos);
+            self.base += self.pos as u64;
+            self.pos = 0;
+            let want = DATAGRAM_BUFFER - self.buf.len();
+            let got = (&mut self.file)
+                .take(want as u64)
+                .read_to_end(&mut self.buf)?;
+            if got == 0 {
+                self.eof = true;
+            }
+        }
+        let rest = &self.buf[self.pos..];
+        let Some((_, datagram)) = sekisho_netflow::split_datagrams(rest).next() else {
+            return Ok(None);
+        };
+        let offset = self.base + self.pos as u64;
+        self.pos += datagram.len();
+        Ok(Some((offset, datagram.to_vec())))
+    }
+}
+
+/// Datagrams → NetFlow decoder → pairer → flows, pulled one datagram at a time.
+struct NetflowSource {
+    input: Datagrams,
+    decoder: NetflowDecoder,
+    pairer: Pairer,
+    records: Vec<NetflowRecord>,
+    ready: std::collections::VecDeque<Flow>,
+    scratch: Vec<Flow>,
+    done: bool,
+}
+
+impl NetflowSource {
+    fn new(input: Datagrams, sensor: Option<Arc<str>>) -> Self {
+        Self {
+            input,
+            decoder: NetflowDecoder::new(),
+            pairer: Pairer::new(sekisho_netflow::PairerConfig {
+                sensor,
+                ..sekisho_netflow::PairerConfig::default()
+            }),
+            records: Vec::new(),
+            ready: std::collections::VecDeque::new(),
+            scratch: Vec::new(),
+            done: false,
+        }
+    }
+
+    fn next_flow(&mut self, display: &str, stats: &mut RunStats) -> Option<Flow> {
+        loop {
+            if let Some(f) = self.ready.pop_front() {
+                return Some(f);
+            }
+            if self.done {
+                return None;
+            }
+            self.step(display, stats);
+        }
+    }
+
+    /// Takes in one datagram (or finishes at the end of the input).
+    fn step(&mut self, display: &str, stats: &mut RunStats) {
+        // (position for rejections, exporter, datagram)
+        let next: Option<(u64, SocketAddr, Vec<u8>)> = match &mut self.input {
+            Datagrams::File(f) => match f.next() {
+                Ok(Some((offset, d))) => {
+                    stats.bytes += d.len() as u64;
+                    Some((offset, SocketAddr::from(([0, 0, 0, 0], 0)), d))
+                }
+                Ok(None) => None,
+                Err(e) => {
+                    stats.reject_file(display, 0, RejectReason::Io, e.to_string());
+                    None
+                }
+            },
+            Datagrams::Capture(reader) => loop {
+                match reader.next_packet() {
+                    Ok(Some(raw)) => {
+                        let number = raw.number;
+                        match decode_frame(raw.link, raw.ts_us, raw.orig_len, raw.data) {
+                            Ok(Decoded::Ip(p)) => match p.udp_payload {
+                                Some(payload) if sekisho_netflow::looks_like_netflow(payload) => {
+                                    break Some((
+                                        number,
+                                        SocketAddr::new(p.src, p.src_port),
+                                        payload.to_vec(),
+                                    ));
+                                }
+                                _ => {
+                                    stats.records += 1;
+                                    stats.skipped += 1;
+                                }
+                            },
+                            Ok(Decoded::NotIp(_)) => {
+                                stats.records += 1;
+                                stats.skipped += 1;
+                            }
+                            Err(e) => stats.reject(
+                                display,
+                                number,
+                                RejectReason::BadPacket,
+                                e.to_string(),
+                            ),
+                        }
+                    }
+                    Ok(None) => {
+                        stats.bytes += reader.bytes_consumed();
+                        break None;
+                    }
+                    Err(e) => {
+                        stats.bytes += reader.bytes_consumed();
+                        stats.reject_file(display, 0, RejectReason::BadPacket, e.to_string());
+                        break None;
+                    }
+                }
+            },
+        };
+        let Some((position, exporter, datagram)) = next else {
+            self.decoder.finish();
+            self.scratch.clear();
+            self.pairer.flush(&mut self.scratch);
+            self.ready.extend(self.scratch.drain(..));
+            self.done = true;
+            return;
+        };
+        self.records.clear();
+        let where_ = match self.input {
+            Datagrams::File(_) => "byte offset",
+            Datagrams::Capture(_) => "packet",
+        };
+        match self.decoder.decode(exporter, &datagram, &mut self.records) {
             Ok(info) if info.problems == 0 => stats.parsed("netflow"),
             Ok(info) => stats.reject(
                 display,
-                offset as u64,
+                position,
                 RejectReason::BadDatagram,
                 format!(
-                    "byte offset {offset}: {} problems inside the datagram",
+                    "{where_} {position}: {} problems inside the datagram",
                     info.problems
                 ),
             ),
             Err(e) => stats.reject(
                 display,
-                offset as u64,
+                position,
                 RejectReason::BadDatagram,
-                format!("byte offset {offset}: {e}"),
+                format!("{where_} {position}: {e}"),
             ),
         }
-        for r in &records {
-            pairer.push(r, &mut flows);
+        self.scratch.clear();
+        for r in &self.records {
+            self.pairer.push(r, &mut self.scratch);
         }
+        self.ready.extend(self.scratch.drain(..));
     }
-    decoder.finish();
-    pairer.flush(&mut flows);
-    flows
-}
-
-fn sensor_of_file(path: &Path) -> String {
-    sekisho_zeek::sensor_name(path)
 }
 
 /// Capture and datagram files under the directory inputs, by extension, sorted, at most

@@ -332,13 +332,13 @@ pub fn analyze_paths(
         .into_values()
         .map(|mut files| {
             files.sort_by(|a, b| a.path.cmp(&b.path));
-            Stream::Zeek(SensorStream {
+            Stream::Zeek(Box::new(SensorStream {
                 files: files.into_iter().rev().collect(),
                 reader: None,
                 derive_flows,
                 scratch: RunStats::default(),
                 sensor: Arc::from(""),
-            })
+            }))
         })
         .chain(captures.into_iter().map(Stream::Capture))
         .collect();
@@ -381,7 +381,7 @@ fn report(prog: &mut Progress, stats: &RunStats, progress: &mut dyn FnMut(Progre
 /// A time-ordered source of flows, merged with the others by time.
 enum Stream {
     /// One sensor's Zeek conn logs (or application logs standing in for them).
-    Zeek(SensorStream),
+    Zeek(Box<SensorStream>),
     /// A packet capture or NetFlow/IPFIX datagrams.
     Capture(CaptureStream),
 }

@@ -79,7 +79,7 @@ fn main() {
                 sent_datagrams += 1;
                 sent_records += batch.len() as u64;
             }
-            if sent_datagrams % 1000 == 0 {
+            if sent_datagrams.is_multiple_of(1000) {
                 // Templates again now and then, as exporters do.
                 let _ = socket.send_to(&encoder.templates(export_secs), target);
             }
@@ -148,7 +148,11 @@ fn record_pair(
         ((n >> 8) % 250) as u8,
         (n % 250) as u8 + 1,
     );
-    let site = if n % 50 == 0 { (n + 1) % 6 } else { n % 6 };
+    let site = if n.is_multiple_of(50) {
+        (n + 1) % 6
+    } else {
+        n % 6
+    };
     let server = Ipv4Addr::new(10, site as u8 * 10 + 10, 5, (n % 20) as u8 + 1);
     let mut a = FlowRecord::empty(exporter, version);
     a.src_ip = IpAddr::V4(client);
