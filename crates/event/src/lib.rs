@@ -16,6 +16,7 @@
 mod alert;
 mod app;
 mod flow;
+mod host;
 mod incident;
 mod service;
 mod stats;
@@ -24,6 +25,10 @@ mod time;
 pub use alert::{Alert, AlertEndpoint, Evidence, Severity};
 pub use app::{AppContext, AppKind, AppRecord};
 pub use flow::{ConnState, Flow, Proto, Uid};
+pub use host::{
+    Fields, HostEvent, HostEventKind, HostOrigin, HostRecord, HostSource, Logon, LogonAction,
+    Outcome,
+};
 pub use incident::{BytesMoved, EntryPoint, Incident, TimelineEntry};
 pub use service::{ALL_SERVICES, Service};
 pub use stats::{MAX_REJECTION_SAMPLES, RejectReason, Rejection, RunStats};

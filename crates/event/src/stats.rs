@@ -37,6 +37,10 @@ pub enum RejectReason {
     BadPacket,
     /// A NetFlow/IPFIX datagram, or a set inside one, that cannot be decoded.
     BadDatagram,
+    /// An EVTX chunk that cannot be used (bad magic, bad checksum, truncated).
+    CorruptChunk,
+    /// An EVTX record that cannot be decoded (bad size, bad BinXML, bad strings).
+    CorruptRecord,
 }
 
 impl RejectReason {
@@ -55,6 +59,8 @@ impl RejectReason {
             RejectReason::Io => "io",
             RejectReason::BadPacket => "bad-packet",
             RejectReason::BadDatagram => "bad-datagram",
+            RejectReason::CorruptChunk => "corrupt-chunk",
+            RejectReason::CorruptRecord => "corrupt-record",
         }
     }
 }
