@@ -12,7 +12,7 @@ use std::time::Instant;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  sekisho demo\n  sekisho demo --out /tmp/ehi --seed 42 --scale small\n\nWrites DIR/org.toml, DIR/zeek/<sensor>/, DIR/truth.jsonl and DIR/report/, then prints\nthe analysis and its precision and recall against the ground truth."
+    after_help = "Examples:\n  sekisho demo\n  sekisho demo --out /tmp/ehi --seed 42 --scale small\n\nWrites DIR/org.toml, DIR/zeek/<sensor>/, DIR/truth.jsonl, DIR/fleet/ and DIR/report/, then prints\nthe analysis and its precision and recall against the ground truth, and the fleet inspection."
 )]
 pub struct DemoArgs {
     /// Where to write the scenario and its report.
@@ -99,7 +99,12 @@ pub fn run(args: DemoArgs) -> Result<u8, Failure> {
             score.false_incident_ids.join(", ")
         );
     }
+    crate::inspect::demo_fleet(&args.out, &org)?;
     println!("\nReport: {}", report_dir.join("report.html").display());
     println!("Organisation file: {}", summary.org_path.display());
+    crate::mail::demo_summary(
+        &summary.org_path,
+        &args.out.join(sekisho_demo::mail::MAIL_DIR),
+    )?;
     Ok(0)
 }

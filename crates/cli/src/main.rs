@@ -5,6 +5,9 @@
 mod analyze;
 mod check;
 mod demo;
+mod inspect;
+mod logons;
+mod mail;
 mod output;
 mod serve;
 
@@ -36,6 +39,12 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Collect NetFlow/IPFIX and follow live Zeek logs, alerting as crossings happen.
     Serve(serve::ServeArgs),
+    /// Summarise logons from Windows event logs and Linux auth logs, cross-site first.
+    Logons(logons::LogonsArgs),
+    /// Inspect a fleet's osquery inventories against a baseline and an incident's indicators.
+    Inspect(inspect::InspectArgs),
+    /// Triage mail: score messages for phishing and impersonation of the organisation.
+    Mail(mail::MailArgs),
 }
 
 /// An error with the exit code it maps to.
@@ -68,6 +77,9 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Logons(args) => logons::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Mail(args) => mail::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

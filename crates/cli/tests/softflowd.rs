@@ -27,7 +27,13 @@ fn capture(zip_name: &str, prefix: &str, dir: &Path) -> PathBuf {
     let mut zip = zip::ZipArchive::new(file).unwrap();
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).unwrap();
-        let name = entry.name().unwrap().rsplit('/').next().unwrap().to_string();
+        let name = entry
+            .name()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
         if name.starts_with(prefix) && name.ends_with(".cap") {
             let mut bytes = Vec::new();
             entry.read_to_end(&mut bytes).unwrap();

@@ -9,7 +9,11 @@
 //!   allows every sanctioned crossing and denies overseas admin access to HQ servers;
 //! - `zeek/<sensor>/conn.<YYYY-MM-DD>-00-00-00.log.gz` — one gzip Zeek 6 TSV conn.log per
 //!   sensor and UTC day, records in time order;
-//! - `truth.jsonl` — the scenario, the four truth incidents and every intrusion flow's uid.
+//! - `truth.jsonl` — the scenario, the four truth incidents and every intrusion flow's uid;
+//! - `fleet/` — osquery inventories of every terminal and server, a baseline, the
+//!   intrusion's indicators and the expected verdicts (see [`FleetFiles`]);
+//! - `mail/` — impersonation emails against the organisation (look-alike domains, a
+//!   recruiter lure with an attachment) next to its legitimate mail (see [`mail`]).
 //!
 //! Output depends only on the seed and the scale: the same [`DemoConfig`] gives the same
 //! logs, byte for byte, on every platform (the crate uses its own PRNG and float helpers,
@@ -47,7 +51,9 @@
 
 #![warn(missing_docs)]
 
+mod fleet;
 mod intrusion;
+pub mod mail;
 mod org;
 mod rng;
 mod scenario;
@@ -56,6 +62,10 @@ mod traffic;
 mod truth;
 mod zeek;
 
+pub use fleet::{
+    BASELINE as FLEET_BASELINE, FleetFiles, FleetSiteTruth, FleetTruth, HOSTS_PER_FILE,
+    generate_fleet, load_fleet_truth,
+};
 pub use score::{Score, score};
 pub use truth::{Truth, TruthFlow, TruthIncident, TruthScenario, load_truth};
 
@@ -304,6 +314,8 @@ pub fn generate(out_dir: &Path, cfg: &DemoConfig) -> Result<DemoSummary, DemoErr
         return Err(e);
     }
 
+    fleet::generate(&sc, out_dir)?;
+    mail::generate(out_dir)?;
     let truth_path = out_dir.join("truth.jsonl");
     write_truth(&sc, &sensors, &truth_path)?;
     Ok(DemoSummary {
