@@ -59,7 +59,7 @@ fn main() {
     let mut sent_datagrams = 0u64;
     let mut batch = Vec::with_capacity(PER_DATAGRAM);
     let mut n = 0u64;
-    let export_secs = 1_700_000_000u32;
+    let export_secs = EXPORT_SECS;
     socket
         .send_to(&encoder.templates(export_secs), target)
         .expect("send templates");
@@ -67,14 +67,7 @@ fn main() {
         // Where we should be by now; send what is due, then wait a millisecond.
         let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
         while sent_records < due.min(total) {
-            batch.clear();
-            while batch.len() < PER_DATAGRAM {
-                let (a, b) = record_pair(exporter, version, n, export_secs);
-                batch.push(a);
-                batch.push(b);
-                n += 1;
-            }
-            let d = encoder.data(export_secs + (n / 100_000) as u32, &batch);
+            let d = next_datagram(&mut encoder, &mut batch, &mut n, exporter, version);
             if socket.send_to(&d, target).is_ok() {
                 sent_datagrams += 1;
                 sent_records += batch.len() as u64;
@@ -112,26 +105,40 @@ fn write_file(args: &[String]) {
         std::process::exit(2)
     });
     let mut out = std::io::BufWriter::new(file);
-    let export_secs = 1_700_000_000u32;
+    let export_secs = EXPORT_SECS;
     let mut written = 0u64;
     let mut n = 0u64;
     let mut batch = Vec::with_capacity(PER_DATAGRAM);
     out.write_all(&encoder.templates(export_secs))
         .expect("write");
     while written < records {
-        batch.clear();
-        while batch.len() < PER_DATAGRAM {
-            let (a, b) = record_pair(exporter, version, n, export_secs);
-            batch.push(a);
-            batch.push(b);
-            n += 1;
-        }
-        out.write_all(&encoder.data(export_secs + (n / 100_000) as u32, &batch))
-            .expect("write");
+        let d = next_datagram(&mut encoder, &mut batch, &mut n, exporter, version);
+        out.write_all(&d).expect("write");
         written += batch.len() as u64;
     }
     out.flush().expect("write");
     println!("wrote {written} records to {}", args[2]);
+}
+
+/// Export time of the whole run: flows are dated relative to it.
+const EXPORT_SECS: u32 = 1_700_000_000;
+
+/// The next data datagram: connections `n`, `n + 1`, ... as record pairs.
+fn next_datagram(
+    encoder: &mut Encoder,
+    batch: &mut Vec<FlowRecord>,
+    n: &mut u64,
+    exporter: SocketAddr,
+    version: Version,
+) -> Vec<u8> {
+    batch.clear();
+    while batch.len() < PER_DATAGRAM {
+        let (a, b) = record_pair(exporter, version, *n, EXPORT_SECS);
+        batch.push(a);
+        batch.push(b);
+        *n += 1;
+    }
+    encoder.data(EXPORT_SECS + (*n / 100_000) as u32, batch)
 }
 
 /// Connection `n`: a client talking to a server of its own /16 (one in fifty crosses to
