@@ -69,7 +69,7 @@ pub struct FleetTruth {
     pub indicators: usize,
 }
 
-/// Paths of what [`generate`] wrote.
+/// Paths of what the fleet generator wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FleetFiles {
     /// `DIR/fleet/baseline.toml`.

@@ -28,7 +28,7 @@
 //! length, attachments. What had to be cut or did not decode is reported in
 //! [`Verdict::malformed`] with its byte offset; nothing panics on any input.
 //!
-//! [`discover`] is the thin I/O shell that finds messages in `.eml` files, mbox files and
+//! [`discover()`] is the thin I/O shell that finds messages in `.eml` files, mbox files and
 //! Maildir folders; [`report`] renders the table, JSON and a self-contained HTML report.
 
 #![warn(missing_docs)]
