@@ -201,12 +201,8 @@ fn account_capture(mut p: PcapFlows<BufReader<File>>, display: &str, stats: &mut
         );
     }
     // Problems beyond the sample still count.
-    for _ in sampled..problems {
-        stats.reject(display, 0, RejectReason::BadPacket, "(not sampled)");
-    }
-    for _ in 0..st.decoded.min(st.packets_read) {
-        stats.parsed("packet");
-    }
+    stats.count_rejected(RejectReason::BadPacket, problems.saturating_sub(sampled));
+    stats.count_parsed("packet", st.decoded.min(st.packets_read));
     stats.records += st.non_ip;
     stats.skipped += st.non_ip;
 }

@@ -253,12 +253,17 @@ pub fn analyze_paths(
     let mut captures: Vec<CaptureStream> = Vec::new();
     let capture_files = capture::discover(inputs);
     prog.files_total += capture_files.len() as u64;
-    for file in capture_files.into_iter().chain(files.iter().cloned()) {
-        if file.is_stdin() {
-            continue;
-        }
-        let content = capture::sniff(&file.path);
+    // Each input's content is sniffed once: captures and NetFlow files become streams
+    // here, everything else goes on to the Zeek reader.
+    let mut zeek_files = Vec::with_capacity(files.len());
+    for file in capture_files.into_iter().chain(files) {
+        let content = if file.is_stdin() {
+            Content::Other
+        } else {
+            capture::sniff(&file.path)
+        };
         if content == Content::Other {
+            zeek_files.push(file);
             continue;
         }
         if let Some(c) = CaptureStream::open(
@@ -272,10 +277,7 @@ pub fn analyze_paths(
         }
         prog.files_done += 1;
     }
-    for file in files {
-        if !file.is_stdin() && capture::sniff(&file.path) != Content::Other {
-            continue;
-        }
+    for file in zeek_files {
         let conn_by_name = file.kind_hint == Some(LogKind::Conn);
         if conn_by_name || file.is_stdin() {
             streams

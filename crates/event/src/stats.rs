@@ -181,6 +181,31 @@ impl RunStats {
         }
     }
 
+    /// Counts `n` parsed records of log `log` at once (sources that count in bulk, such as
+    /// a capture's packets).
+    pub fn count_parsed(&mut self, log: &str, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.records += n;
+        self.parsed += n;
+        *self.parsed_by_log.entry(log.to_string()).or_default() += n;
+    }
+
+    /// Counts `n` rejected records whose positions are not kept (past a source's own
+    /// sample of positions).
+    pub fn count_rejected(&mut self, reason: RejectReason, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.records += n;
+        self.rejected += n;
+        *self
+            .rejected_by_reason
+            .entry(reason.as_str().to_string())
+            .or_default() += n;
+    }
+
     /// Widens the covered span to include a parsed record's time.
     #[inline]
     pub fn observe(&mut self, ts: Timestamp) {
