@@ -1,0 +1,374 @@
+//! The Arrow schemas of the store's tables and the column builders that fill them.
+//!
+//! The schemas are the contract documented in `docs/store.md`; change both together.
+
+use arrow_array::builder::{
+    StringBuilder, StringDictionaryBuilder, TimestampMicrosecondBuilder, UInt16Builder,
+    UInt64Builder,
+};
+use arrow_array::types::Int32Type;
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use sekisho_event::{Alert, Flow};
+use std::sync::{Arc, OnceLock};
+
+fn dict() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+fn ts_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+/// Schema of the `flows` table (partition columns `day` and `site` are in the path only).
+pub fn flows_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(Schema::new(vec![
+                Field::new("ts", ts_type(), false),
+                Field::new("duration_us", DataType::UInt64, false),
+                Field::new("uid", DataType::Utf8, false),
+                Field::new("sensor", dict(), false),
+                Field::new("src_ip", dict(), false),
+                Field::new("src_port", DataType::UInt16, false),
+                Field::new("dst_ip", dict(), false),
+                Field::new("dst_port", DataType::UInt16, false),
+                Field::new("proto", dict(), false),
+                Field::new("service", dict(), false),
+                Field::new("orig_bytes", DataType::UInt64, false),
+                Field::new("resp_bytes", DataType::UInt64, false),
+                Field::new("orig_pkts", DataType::UInt64, false),
+                Field::new("resp_pkts", DataType::UInt64, false),
+                Field::new("conn_state", dict(), false),
+                Field::new("src_site", dict(), true),
+                Field::new("dst_site", dict(), true),
+                Field::new("src_asset", dict(), true),
+                Field::new("dst_asset", dict(), true),
+                Field::new("direction", dict(), false),
+                Field::new("policy_action", dict(), false),
+                Field::new("policy_rule", dict(), true),
+            ]))
+        })
+        .clone()
+}
+
+/// Schema of the `alerts` table.
+pub fn alerts_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(Schema::new(vec![
+                Field::new("key", DataType::Utf8, false),
+                Field::new("detector", dict(), false),
+                Field::new("severity", dict(), false),
+                Field::new("ts", ts_type(), false),
+                Field::new("last_ts", ts_type(), false),
+                Field::new("src_ip", DataType::Utf8, true),
+                Field::new("src_site", DataType::Utf8, true),
+                Field::new("src_asset", DataType::Utf8, true),
+                Field::new("dst_ip", DataType::Utf8, true),
+                Field::new("dst_site", DataType::Utf8, true),
+                Field::new("dst_asset", DataType::Utf8, true),
+                Field::new("service", DataType::Utf8, false),
+                Field::new("dst_port", DataType::UInt16, true),
+                Field::new("rule", DataType::Utf8, true),
+                Field::new("attack", DataType::Utf8, true),
+                Field::new("summary", DataType::Utf8, false),
+                Field::new("flow_count", DataType::UInt64, false),
+                Field::new("bytes_out", DataType::UInt64, false),
+                Field::new("bytes_in", DataType::UInt64, false),
+                Field::new("incident", DataType::Utf8, true),
+                Field::new("json", DataType::Utf8, false),
+            ]))
+        })
+        .clone()
+}
+
+/// Where a flow sits in the organisation, as names: what enrichment found, resolved against
+/// the org file by the caller (the store knows nothing of the model).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowPlace<'a> {
+    /// Partition site (see `docs/store.md`): source site, else destination site, else `None`
+    /// for flows outside every site.
+    pub partition_site: Option<&'a str>,
+    pub src_site: Option<&'a str>,
+    pub dst_site: Option<&'a str>,
+    pub src_asset: Option<&'a str>,
+    pub dst_asset: Option<&'a str>,
+    pub direction: &'a str,
+    pub policy_action: &'a str,
+    pub policy_rule: Option<&'a str>,
+}
+
+type Dict = StringDictionaryBuilder<Int32Type>;
+
+/// Column builders of one `flows` segment.
+pub(crate) struct FlowColumns {
+    ts: TimestampMicrosecondBuilder,
+    duration_us: UInt64Builder,
+    uid: StringBuilder,
+    sensor: Dict,
+    src_ip: Dict,
+    src_port: UInt16Builder,
+    dst_ip: Dict,
+    dst_port: UInt16Builder,
+    proto: Dict,
+    service: Dict,
+    orig_bytes: UInt64Builder,
+    resp_bytes: UInt64Builder,
+    orig_pkts: UInt64Builder,
+    resp_pkts: UInt64Builder,
+    conn_state: Dict,
+    src_site: Dict,
+    dst_site: Dict,
+    src_asset: Dict,
+    dst_asset: Dict,
+    direction: Dict,
+    policy_action: Dict,
+    policy_rule: Dict,
+    /// Reused for formatting addresses without an allocation per flow.
+    scratch: String,
+    pub(crate) rows: usize,
+    pub(crate) min_ts: i64,
+    pub(crate) max_ts: i64,
+}
+
+impl std::fmt::Debug for FlowColumns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowColumns")
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FlowColumns {
+    pub(crate) fn new() -> Self {
+        Self {
+            ts: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
+            duration_us: UInt64Builder::new(),
+            uid: StringBuilder::new(),
+            sensor: Dict::new(),
+            src_ip: Dict::new(),
+            src_port: UInt16Builder::new(),
+            dst_ip: Dict::new(),
+            dst_port: UInt16Builder::new(),
+            proto: Dict::new(),
+            service: Dict::new(),
+            orig_bytes: UInt64Builder::new(),
+            resp_bytes: UInt64Builder::new(),
+            orig_pkts: UInt64Builder::new(),
+            resp_pkts: UInt64Builder::new(),
+            conn_state: Dict::new(),
+            src_site: Dict::new(),
+            dst_site: Dict::new(),
+            src_asset: Dict::new(),
+            dst_asset: Dict::new(),
+            direction: Dict::new(),
+            policy_action: Dict::new(),
+            policy_rule: Dict::new(),
+            scratch: String::with_capacity(48),
+            rows: 0,
+            min_ts: i64::MAX,
+            max_ts: i64::MIN,
+        }
+    }
+
+    pub(crate) fn push(&mut self, flow: &Flow, place: &FlowPlace<'_>) {
+        use std::fmt::Write;
+        let ts = flow.ts.as_micros();
+        self.min_ts = self.min_ts.min(ts);
+        self.max_ts = self.max_ts.max(ts);
+        self.rows += 1;
+        self.ts.append_value(ts);
+        self.duration_us.append_value(flow.duration_us);
+        self.uid.append_value(flow.uid.as_str());
+        self.sensor.append_value(&*flow.sensor);
+        self.scratch.clear();
+        let _ = write!(self.scratch, "{}", flow.orig_ip);
+        self.src_ip.append_value(&self.scratch);
+        self.src_port.append_value(flow.orig_port);
+        self.scratch.clear();
+        let _ = write!(self.scratch, "{}", flow.resp_ip);
+        self.dst_ip.append_value(&self.scratch);
+        self.dst_port.append_value(flow.resp_port);
+        self.proto.append_value(flow.proto.as_str());
+        self.service.append_value(flow.service.as_str());
+        self.orig_bytes.append_value(flow.orig_bytes);
+        self.resp_bytes.append_value(flow.resp_bytes);
+        self.orig_pkts.append_value(flow.orig_pkts);
+        self.resp_pkts.append_value(flow.resp_pkts);
+        self.conn_state.append_value(conn_state_name(flow.state));
+        self.src_site.append_option(place.src_site);
+        self.dst_site.append_option(place.dst_site);
+        self.src_asset.append_option(place.src_asset);
+        self.dst_asset.append_option(place.dst_asset);
+        self.direction.append_value(place.direction);
+        self.policy_action.append_value(place.policy_action);
+        self.policy_rule.append_option(place.policy_rule);
+    }
+
+    pub(crate) fn finish(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.ts.finish()),
+            Arc::new(self.duration_us.finish()),
+            Arc::new(self.uid.finish()),
+            Arc::new(self.sensor.finish()),
+            Arc::new(self.src_ip.finish()),
+            Arc::new(self.src_port.finish()),
+            Arc::new(self.dst_ip.finish()),
+            Arc::new(self.dst_port.finish()),
+            Arc::new(self.proto.finish()),
+            Arc::new(self.service.finish()),
+            Arc::new(self.orig_bytes.finish()),
+            Arc::new(self.resp_bytes.finish()),
+            Arc::new(self.orig_pkts.finish()),
+            Arc::new(self.resp_pkts.finish()),
+            Arc::new(self.conn_state.finish()),
+            Arc::new(self.src_site.finish()),
+            Arc::new(self.dst_site.finish()),
+            Arc::new(self.src_asset.finish()),
+            Arc::new(self.dst_asset.finish()),
+            Arc::new(self.direction.finish()),
+            Arc::new(self.policy_action.finish()),
+            Arc::new(self.policy_rule.finish()),
+        ];
+        self.rows = 0;
+        self.min_ts = i64::MAX;
+        self.max_ts = i64::MIN;
+        RecordBatch::try_new(flows_schema(), columns)
+    }
+}
+
+/// Zeek's spelling of a connection state (`Unknown` when the source gave none).
+pub fn conn_state_name(state: sekisho_event::ConnState) -> &'static str {
+    use sekisho_event::ConnState as C;
+    match state {
+        C::S0 => "S0",
+        C::S1 => "S1",
+        C::SF => "SF",
+        C::REJ => "REJ",
+        C::S2 => "S2",
+        C::S3 => "S3",
+        C::RSTO => "RSTO",
+        C::RSTR => "RSTR",
+        C::RSTOS0 => "RSTOS0",
+        C::RSTRH => "RSTRH",
+        C::SH => "SH",
+        C::SHR => "SHR",
+        C::OTH => "OTH",
+        C::Unknown => "Unknown",
+    }
+}
+
+/// One alert as stored: the alert, its content key and the incident it was put in.
+#[derive(Clone, Debug)]
+pub struct StoredAlert {
+    pub key: String,
+    pub incident: Option<String>,
+    pub alert: Alert,
+}
+
+/// The content key of an alert: the same finding on the same evidence gives the same key,
+/// whatever id a run gave it, so storing it twice is detected.
+pub fn alert_key(alert: &Alert) -> String {
+    let mut h = blake3::Hasher::new();
+    let ident = serde_json::json!([
+        alert.detector,
+        alert.ts,
+        alert.last_ts,
+        alert.src,
+        alert.dst,
+        alert.service,
+        alert.dst_port,
+        alert.rule,
+        alert.summary,
+        alert.flow_count,
+    ]);
+    h.update(ident.to_string().as_bytes());
+    h.finalize().to_hex()[..32].to_string()
+}
+
+/// Builds one `alerts` record batch.
+pub(crate) fn alerts_batch(
+    alerts: &[StoredAlert],
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let n = alerts.len();
+    let mut key = StringBuilder::new();
+    let mut detector = Dict::new();
+    let mut severity = Dict::new();
+    let mut ts = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut last_ts = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut text: Vec<StringBuilder> = (0..6).map(|_| StringBuilder::new()).collect();
+    let mut service = StringBuilder::new();
+    let mut dst_port = UInt16Builder::new();
+    let mut rule = StringBuilder::new();
+    let mut attack = StringBuilder::new();
+    let mut summary = StringBuilder::new();
+    let mut flow_count = UInt64Builder::new();
+    let mut bytes_out = UInt64Builder::new();
+    let mut bytes_in = UInt64Builder::new();
+    let mut incident = StringBuilder::new();
+    let mut json = StringBuilder::new();
+    for s in alerts {
+        let a = &s.alert;
+        key.append_value(&s.key);
+        detector.append_value(&a.detector);
+        severity.append_value(a.severity.as_str());
+        ts.append_value(a.ts.as_micros());
+        last_ts.append_value(a.last_ts.as_micros());
+        let ends = [
+            a.src.ip.map(|ip| ip.to_string()),
+            a.src.site.clone(),
+            a.src.asset.clone(),
+            a.dst.ip.map(|ip| ip.to_string()),
+            a.dst.site.clone(),
+            a.dst.asset.clone(),
+        ];
+        for (b, v) in text.iter_mut().zip(ends) {
+            b.append_option(v);
+        }
+        service.append_value(a.service.as_str());
+        dst_port.append_option(a.dst_port);
+        rule.append_option(a.rule.as_deref());
+        attack.append_option(a.attack.as_deref());
+        summary.append_value(&a.summary);
+        flow_count.append_value(a.flow_count);
+        bytes_out.append_value(a.bytes_out);
+        bytes_in.append_value(a.bytes_in);
+        incident.append_option(s.incident.as_deref());
+        json.append_value(serde_json::to_string(a).unwrap_or_default());
+    }
+    let mut text = text.into_iter();
+    let mut next_text = || -> ArrayRef {
+        Arc::new(
+            text.next()
+                .map(|mut b| b.finish())
+                .unwrap_or_else(|| StringBuilder::new().finish()),
+        )
+    };
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(key.finish()),
+        Arc::new(detector.finish()),
+        Arc::new(severity.finish()),
+        Arc::new(ts.finish()),
+        Arc::new(last_ts.finish()),
+        next_text(),
+        next_text(),
+        next_text(),
+        next_text(),
+        next_text(),
+        next_text(),
+        Arc::new(service.finish()),
+        Arc::new(dst_port.finish()),
+        Arc::new(rule.finish()),
+        Arc::new(attack.finish()),
+        Arc::new(summary.finish()),
+        Arc::new(flow_count.finish()),
+        Arc::new(bytes_out.finish()),
+        Arc::new(bytes_in.finish()),
+        Arc::new(incident.finish()),
+        Arc::new(json.finish()),
+    ];
+    RecordBatch::try_new(alerts_schema(), columns)
+}

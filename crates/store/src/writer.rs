@@ -1,0 +1,464 @@
+//! The append-only writer: buffers events per (day, site) partition, seals them as Parquet
+//! segments and commits them through the manifest.
+//!
+//! Commit protocol (crash at any point loses nothing acknowledged and shows no half file):
+//! 1. each segment is written to `_staging/` and flushed to disk;
+//! 2. one manifest line naming the segments (with their hashes) is appended and flushed:
+//!    from here the commit is acknowledged;
+//! 3. the staged files are renamed to their places under the tables.
+//!
+//! [`StoreWriter::open`] repairs what a crash left: a torn last manifest line is cut off,
+//! committed segments still in staging are moved to their places, and staged files that no
+//! commit names are deleted.
+
+use crate::layout::{self, EXTERNAL_SITE, MANIFEST, STAGING, Table};
+use crate::manifest::{self, Commit, InputProgress, Manifest, Segment};
+use crate::schema::{FlowColumns, FlowPlace, StoredAlert};
+use crate::{Store, StoreError};
+use arrow_array::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use sekisho_event::Flow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Flows buffered (over all partitions) before a commit is made. Bounds the writer's memory
+/// (about 100 bytes per buffered flow) and what a crash can make a run redo.
+pub const COMMIT_ROWS: usize = 1 << 20;
+/// Open partitions before a commit is forced, so a scatter of days and sites cannot hold
+/// thousands of builders at once.
+pub const MAX_OPEN_PARTITIONS: usize = 512;
+/// Rows per Parquet row group.
+pub const ROW_GROUP_ROWS: usize = 1 << 20;
+
+/// Identity of an input: the BLAKE3 of its bytes, hex.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InputId(pub String);
+
+impl InputId {
+    /// Of bytes in memory.
+    pub fn of_bytes(bytes: &[u8]) -> Self {
+        Self(blake3::hash(bytes).to_hex().to_string())
+    }
+
+    /// Of a file's content, read in blocks.
+    pub fn of_file(path: &Path) -> Result<Self, StoreError> {
+        let mut h = blake3::Hasher::new();
+        let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
+        h.update_reader(file).map_err(|e| StoreError::io(path, e))?;
+        Ok(Self(h.finalize().to_hex().to_string()))
+    }
+}
+
+/// A handle on one input of the run, from [`StoreWriter::input`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputHandle(usize);
+
+#[derive(Debug)]
+struct InputState {
+    id: InputId,
+    name: String,
+    /// Flows of this input already stored by earlier runs (`u64::MAX`: all of them).
+    already: u64,
+    /// Flows offered by this run so far.
+    seen: u64,
+    complete: bool,
+    /// Changed since the last commit.
+    dirty: bool,
+}
+
+/// What one ingest run did to the store.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub flows_stored: u64,
+    /// Flows offered that an earlier run had stored already.
+    pub flows_skipped: u64,
+    pub alerts_stored: u64,
+    /// Alerts offered that the store holds already (same content key).
+    pub alerts_skipped: u64,
+    pub commits: u64,
+    pub segments: u64,
+    pub bytes_written: u64,
+}
+
+/// Writes events into a store directory.
+#[derive(Debug)]
+pub struct StoreWriter {
+    dir: PathBuf,
+    next_seq: u64,
+    chain: [u8; 32],
+    progress: BTreeMap<String, InputProgress>,
+    jobs: HashSet<String>,
+    inputs: Vec<InputState>,
+    partitions: HashMap<(i32, Option<String>), FlowColumns>,
+    buffered: usize,
+    alerts: Vec<StoredAlert>,
+    alert_keys: Option<HashSet<String>>,
+    stats: WriteStats,
+    props: WriterProperties,
+    commit_rows: usize,
+}
+
+impl StoreWriter {
+    /// Opens (creating if needed) a store and repairs what an interrupted run left.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        fs::create_dir_all(dir.join(STAGING)).map_err(|e| StoreError::io(dir, e))?;
+        let manifest = Manifest::read(dir)?;
+        if manifest.torn_tail.is_some() {
+            let path = dir.join(MANIFEST);
+            let f = OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .map_err(|e| StoreError::io(&path, e))?;
+            f.set_len(manifest.committed_len)
+                .and_then(|_| f.sync_all())
+                .map_err(|e| StoreError::io(&path, e))?;
+        }
+        let mut named = HashSet::new();
+        for seg in manifest.segments() {
+            let staged = dir.join(STAGING).join(staging_name(&seg.path));
+            named.insert(staging_name(&seg.path));
+            let dest = dir.join(&seg.path);
+            if !dest.exists() && staged.exists() {
+                place(&staged, &dest)?;
+            }
+        }
+        let staging = dir.join(STAGING);
+        for entry in fs::read_dir(&staging).map_err(|e| StoreError::io(&staging, e))? {
+            let entry = entry.map_err(|e| StoreError::io(&staging, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !named.contains(&name) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        let chain = decode_hex(&manifest.chain_head()).unwrap_or(manifest::GENESIS);
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .build();
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            next_seq: manifest.commits.last().map_or(1, |c| c.seq + 1),
+            chain,
+            progress: manifest.inputs(),
+            jobs: manifest
+                .commits
+                .iter()
+                .filter_map(|c| c.job.clone())
+                .collect(),
+            inputs: Vec::new(),
+            partitions: HashMap::new(),
+            buffered: 0,
+            alerts: Vec::new(),
+            alert_keys: None,
+            stats: WriteStats::default(),
+            props,
+            commit_rows: COMMIT_ROWS,
+        })
+    }
+
+    /// Commits after this many buffered flows instead of [`COMMIT_ROWS`] (at least 1):
+    /// smaller commits acknowledge sooner and cost more files.
+    pub fn with_commit_rows(mut self, rows: usize) -> Self {
+        self.commit_rows = rows.clamp(1, COMMIT_ROWS);
+        self
+    }
+
+    /// Declares an input of this run. Flows are then offered in the order the input yields
+    /// them; those an earlier run stored are skipped.
+    pub fn input(&mut self, id: InputId, name: &str) -> InputHandle {
+        let already = match self.progress.get(&id.0) {
+            Some(p) if p.complete => u64::MAX,
+            Some(p) => p.stored,
+            None => 0,
+        };
+        self.inputs.push(InputState {
+            id,
+            name: name.to_string(),
+            already,
+            seen: 0,
+            complete: false,
+            dirty: true,
+        });
+        InputHandle(self.inputs.len() - 1)
+    }
+
+    /// True when every flow of the input was stored by an earlier run.
+    pub fn is_complete(&self, input: InputHandle) -> bool {
+        self.inputs
+            .get(input.0)
+            .is_some_and(|i| i.already == u64::MAX)
+    }
+
+    /// True when a finished run had this job key (see [`job_key`]).
+    pub fn has_job(&self, job: &str) -> bool {
+        self.jobs.contains(job)
+    }
+
+    /// Offers the next flow of an input; returns whether it was stored (false: an earlier
+    /// run stored it). May commit.
+    pub fn push_flow(
+        &mut self,
+        input: InputHandle,
+        flow: &Flow,
+        place: &FlowPlace<'_>,
+    ) -> Result<bool, StoreError> {
+        let Some(state) = self.inputs.get_mut(input.0) else {
+            return Err(StoreError::UnknownInput);
+        };
+        state.seen += 1;
+        if state.seen <= state.already {
+            self.stats.flows_skipped += 1;
+            return Ok(false);
+        }
+        state.dirty = true;
+        let day = layout::day_of(flow.ts.as_micros());
+        let key = (day, place.partition_site.map(str::to_string));
+        let cols = match self.partitions.get_mut(&key) {
+            Some(c) => c,
+            None => self.partitions.entry(key).or_insert_with(FlowColumns::new),
+        };
+        cols.push(flow, place);
+        self.buffered += 1;
+        self.stats.flows_stored += 1;
+        if self.buffered >= self.commit_rows || self.partitions.len() > MAX_OPEN_PARTITIONS {
+            self.commit(None)?;
+        }
+        Ok(true)
+    }
+
+    /// Marks an input as wholly offered: the next commit records it complete.
+    pub fn complete(&mut self, input: InputHandle) {
+        if let Some(state) = self.inputs.get_mut(input.0) {
+            state.complete = true;
+            state.dirty = true;
+        }
+    }
+
+    /// Adds alerts to the next commit, skipping any the store (or this run) holds already.
+    pub fn push_alerts(&mut self, alerts: Vec<StoredAlert>) -> Result<(), StoreError> {
+        if self.alert_keys.is_none() {
+            self.alert_keys = Some(Store::open(&self.dir)?.alert_keys()?);
+        }
+        let keys = self.alert_keys.get_or_insert_with(HashSet::new);
+        for a in alerts {
+            if keys.insert(a.key.clone()) {
+                self.alerts.push(a);
+                self.stats.alerts_stored += 1;
+            } else {
+                self.stats.alerts_skipped += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Seals everything buffered and commits it, with input progress and, on a run's last
+    /// commit, its job key. When this returns, the events are acknowledged.
+    pub fn commit(&mut self, job: Option<String>) -> Result<(), StoreError> {
+        let seq = self.next_seq;
+        let mut staged: Vec<(PathBuf, Segment)> = Vec::new();
+        let mut partitions: Vec<_> = self.partitions.drain().collect();
+        partitions.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut n = 0usize;
+        for ((day, site), mut cols) in partitions {
+            if cols.rows == 0 {
+                continue;
+            }
+            let (min_ts, max_ts) = (cols.min_ts, cols.max_ts);
+            let batch = cols.finish().map_err(StoreError::Arrow)?;
+            let site = site.unwrap_or_else(|| EXTERNAL_SITE.to_string());
+            let seg = self.stage(Table::Flows, day, &site, seq, n, &batch, min_ts, max_ts)?;
+            staged.push(seg);
+            n += 1;
+        }
+        self.buffered = 0;
+        let alerts = std::mem::take(&mut self.alerts);
+        let mut by_part: BTreeMap<(i32, String), Vec<StoredAlert>> = BTreeMap::new();
+        for a in alerts {
+            let day = layout::day_of(a.alert.ts.as_micros());
+            let site = a
+                .alert
+                .src
+                .site
+                .clone()
+                .or_else(|| a.alert.dst.site.clone())
+                .unwrap_or_else(|| EXTERNAL_SITE.to_string());
+            by_part.entry((day, site)).or_default().push(a);
+        }
+        for ((day, site), alerts) in by_part {
+            let min_ts = alerts
+                .iter()
+                .map(|a| a.alert.ts.as_micros())
+                .min()
+                .unwrap_or(0);
+            let max_ts = alerts
+                .iter()
+                .map(|a| a.alert.ts.as_micros())
+                .max()
+                .unwrap_or(0);
+            let batch = crate::schema::alerts_batch(&alerts).map_err(StoreError::Arrow)?;
+            let seg = self.stage(Table::Alerts, day, &site, seq, n, &batch, min_ts, max_ts)?;
+            staged.push(seg);
+            n += 1;
+        }
+        let inputs: Vec<InputProgress> = self
+            .inputs
+            .iter_mut()
+            .filter(|i| i.dirty)
+            .map(|i| {
+                i.dirty = false;
+                let stored = if i.already == u64::MAX {
+                    self.progress.get(&i.id.0).map_or(i.seen, |p| p.stored)
+                } else {
+                    i.already.max(i.seen)
+                };
+                InputProgress {
+                    id: i.id.0.clone(),
+                    name: i.name.clone(),
+                    stored,
+                    complete: i.complete || i.already == u64::MAX,
+                }
+            })
+            .collect();
+        if staged.is_empty() && inputs.is_empty() && job.is_none() {
+            return Ok(());
+        }
+        let commit = Commit {
+            seq,
+            segments: staged.iter().map(|(_, s)| s.clone()).collect(),
+            inputs,
+            job: job.clone(),
+        };
+        let mut line = serde_json::to_vec(&commit).map_err(StoreError::Json)?;
+        line.push(b'\n');
+        let mpath = self.dir.join(MANIFEST);
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&mpath)
+            .map_err(|e| StoreError::io(&mpath, e))?;
+        f.write_all(&line)
+            .and_then(|_| f.sync_data())
+            .map_err(|e| StoreError::io(&mpath, e))?;
+        // Acknowledged. Now the files take their places.
+        for (tmp, seg) in &staged {
+            place(tmp, &self.dir.join(&seg.path))?;
+        }
+        for p in &commit.inputs {
+            self.progress.insert(p.id.clone(), p.clone());
+        }
+        if let Some(j) = job {
+            self.jobs.insert(j);
+        }
+        self.next_seq += 1;
+        self.stats.commits += 1;
+        self.stats.segments += staged.len() as u64;
+        Ok(())
+    }
+
+    /// Commits what is left, marking the run finished under `job`.
+    pub fn finish(mut self, job: Option<String>) -> Result<WriteStats, StoreError> {
+        self.commit(job)?;
+        Ok(self.stats)
+    }
+
+    /// What this run did so far.
+    pub fn stats(&self) -> &WriteStats {
+        &self.stats
+    }
+
+    /// The chain head after the last commit.
+    pub fn chain_head(&self) -> String {
+        manifest::hex(&self.chain)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn stage(
+        &mut self,
+        table: Table,
+        day: i32,
+        site: &str,
+        seq: u64,
+        n: usize,
+        batch: &RecordBatch,
+        min_ts: i64,
+        max_ts: i64,
+    ) -> Result<(PathBuf, Segment), StoreError> {
+        let day_name = layout::day_name(day);
+        let path = layout::segment_path(table, &day_name, site, seq, n);
+        let tmp = self.dir.join(STAGING).join(staging_name(&path));
+        let file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(self.props.clone()))
+            .map_err(StoreError::Parquet)?;
+        writer.write(batch).map_err(StoreError::Parquet)?;
+        let file = writer.into_inner().map_err(StoreError::Parquet)?;
+        file.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
+        drop(file);
+        let hash = crate::InputId::of_file(&tmp)?.0;
+        let bytes = fs::metadata(&tmp)
+            .map_err(|e| StoreError::io(&tmp, e))?
+            .len();
+        self.chain = manifest::chain_next(
+            &self.chain,
+            &hash,
+            table.as_str(),
+            &path,
+            batch.num_rows() as u64,
+        );
+        self.stats.bytes_written += bytes;
+        Ok((
+            tmp,
+            Segment {
+                table: table.as_str().to_string(),
+                path,
+                day: day_name,
+                site: site.to_string(),
+                rows: batch.num_rows() as u64,
+                bytes,
+                min_ts,
+                max_ts,
+                blake3: hash,
+                chain: manifest::hex(&self.chain),
+            },
+        ))
+    }
+}
+
+/// The key of a run: BLAKE3 over its input ids, in a fixed order.
+pub fn job_key(inputs: &[InputId]) -> String {
+    let mut ids: Vec<&str> = inputs.iter().map(|i| i.0.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut h = blake3::Hasher::new();
+    for id in ids {
+        h.update(id.as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// Name of a segment's file in staging: fixed by its final path, so recovery can match them.
+fn staging_name(path: &str) -> String {
+    format!(
+        "{}.parquet.tmp",
+        &blake3::hash(path.as_bytes()).to_hex()[..32]
+    )
+}
+
+/// Moves a staged file to its place and makes the rename durable.
+fn place(from: &Path, to: &Path) -> Result<(), StoreError> {
+    let parent = to.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
+    fs::rename(from, to).map_err(|e| StoreError::io(to, e))?;
+    if let Ok(d) = File::open(parent) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+fn decode_hex(s: &str) -> Option<[u8; 32]> {
+    blake3::Hash::from_hex(s).ok().map(|h| *h.as_bytes())
+}
