@@ -44,7 +44,7 @@ mod writer;
 
 pub use layout::Table;
 pub use manifest::{Commit, InputProgress, Manifest, Segment};
-pub use read::{Scan, Store, StoredFlow};
+pub use read::{BatchView, Scan, Store, StoredFlow};
 pub use schema::{FlowPlace, StoredAlert, alert_key, alerts_schema, flows_schema};
 pub use verify::{Problem, ProblemKind, VerifyReport, verify};
 pub use writer::{COMMIT_ROWS, InputHandle, InputId, StoreWriter, WriteStats, job_key};

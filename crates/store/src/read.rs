@@ -353,3 +353,59 @@ impl<'b> FlowBatch<'b> {
         })
     }
 }
+
+/// Typed access by column name to a batch read with [`Store::read_segment`]; a column that
+/// is missing or of another type reads as null / 0.
+#[derive(Debug)]
+pub struct BatchView<'b> {
+    batch: &'b RecordBatch,
+    text: HashMap<String, Col>,
+}
+
+impl std::fmt::Debug for Col {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Col({})", self.0.data_type())
+    }
+}
+
+impl<'b> BatchView<'b> {
+    /// Checks that `ts` is a microsecond timestamp column.
+    pub fn new(batch: &'b RecordBatch) -> Result<Self, StoreError> {
+        let mut text = HashMap::new();
+        for field in batch.schema().fields() {
+            if let Ok(c) = Col::of(batch, field.name()) {
+                text.insert(field.name().clone(), c);
+            }
+        }
+        if let Some(ts) = batch.column_by_name("ts")
+            && ts.as_primitive_opt::<TimestampMicrosecondType>().is_none()
+        {
+            return Err(StoreError::ColumnType {
+                column: "ts".to_string(),
+                found: ts.data_type().to_string(),
+            });
+        }
+        Ok(Self { batch, text })
+    }
+
+    /// `ts` in µs (0 when absent).
+    pub fn ts(&self, i: usize) -> i64 {
+        self.batch
+            .column_by_name("ts")
+            .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
+            .map_or(0, |c| c.value(i))
+    }
+
+    /// A text column's value; `None` for null or a missing column.
+    pub fn text(&self, name: &str, i: usize) -> Option<&str> {
+        self.text.get(name).and_then(|c| c.str(i))
+    }
+
+    /// An unsigned column's value (0 when missing).
+    pub fn u64(&self, name: &str, i: usize) -> u64 {
+        self.batch
+            .column_by_name(name)
+            .and_then(|c| c.as_primitive_opt::<UInt64Type>())
+            .map_or(0, |c| c.value(i))
+    }
+}

@@ -39,7 +39,11 @@ fn flow(i: u64) -> (Flow, Option<&'static str>) {
         orig_pkts: i % 17,
         resp_pkts: i % 19,
         state: ConnState::SF,
-        sensor: if i.is_multiple_of(2) { "s1".into() } else { "s2".into() },
+        sensor: if i.is_multiple_of(2) {
+            "s1".into()
+        } else {
+            "s2".into()
+        },
     };
     (f, site)
 }
