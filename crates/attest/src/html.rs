@@ -49,13 +49,13 @@ pub fn html(a: &Attestation) -> String {
     s += "<h2>Coverage</h2>\n<p>Green: time with data. Red: silences longer than the threshold, which the claim does not cover.</p>\n";
     timeline(&mut s, "Sites", &a.sites, a);
     timeline(&mut s, "Sensors", &a.sensors, a);
-    let _ = write!(s, "<h2>Policy violations ({})</h2>\n", a.violations.len());
+    let _ = writeln!(s, "<h2>Policy violations ({})</h2>", a.violations.len());
     alert_table(&mut s, &a.violations);
-    let _ = write!(s, "<h2>Other alerts ({})</h2>\n", a.alerts.len());
+    let _ = writeln!(s, "<h2>Other alerts ({})</h2>", a.alerts.len());
     alert_table(&mut s, &a.alerts);
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<h2>Flows the policy denies or flags ({} groups)</h2>\n",
+        "<h2>Flows the policy denies or flags ({} groups)</h2>",
         a.flow_violations.len()
     );
     if !a.flow_violations.is_empty() {

@@ -139,6 +139,15 @@ pub struct Attestation {
     pub claim: String,
 }
 
+/// (source site, destination site, service, action, rule) of denied or flagged flows.
+type GroupKey = (
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+);
+
 /// Draws an attestation from the store.
 pub fn attest(store: &Store, org: &Org, scope: &Scope) -> Result<Attestation, StoreError> {
     let period = Scan {
@@ -151,16 +160,7 @@ pub fn attest(store: &Store, org: &Org, scope: &Scope) -> Result<Attestation, St
     let n_buckets = usize::try_from(span.div_euclid(bucket) + 1).unwrap_or(MAX_BUCKETS);
     let mut seen: HashMap<String, Vec<bool>> = HashMap::new();
     let mut sensor_sites: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut groups: BTreeMap<
-        (
-            Option<String>,
-            Option<String>,
-            String,
-            String,
-            Option<String>,
-        ),
-        FlowViolation,
-    > = BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, FlowViolation> = BTreeMap::new();
     let in_from = |site: Option<&str>| match &scope.from_sites {
         None => true,
         Some(set) => site.is_some_and(|s| set.contains(s)),

@@ -3,13 +3,18 @@
 //! Exit codes: 0 clean, 1 findings (incidents), 2 usage or input error.
 
 mod analyze;
+mod attest;
 mod check;
 mod demo;
+mod hunt;
+mod ingest;
 mod inspect;
 mod logons;
 mod mail;
 mod output;
+mod policy;
 mod serve;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -45,6 +50,16 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Triage mail: score messages for phishing and impersonation of the organisation.
     Mail(mail::MailArgs),
+    /// Replay or export the access policy.
+    Policy(policy::PolicyArgs),
+    /// Ask the evidence store questions in SQL, or sweep it for indicators.
+    Hunt(hunt::HuntArgs),
+    /// Analyse inputs and keep every flow and alert in the evidence store (Parquet).
+    Ingest(ingest::IngestArgs),
+    /// Re-read the evidence store and check every segment against its hash chain.
+    Verify(ingest::VerifyArgs),
+    /// Attest whether any unauthorized access happened in a period, and what was watched.
+    Attest(attest::AttestArgs),
 }
 
 /// An error with the exit code it maps to.
@@ -80,6 +95,11 @@ fn main() -> ExitCode {
         Command::Logons(args) => logons::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Mail(args) => mail::run(args),
+        Command::Policy(args) => policy::run(args),
+        Command::Hunt(args) => hunt::run(args),
+        Command::Ingest(args) => ingest::run(args),
+        Command::Verify(args) => ingest::verify(args),
+        Command::Attest(args) => attest::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

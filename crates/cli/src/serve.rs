@@ -37,6 +37,9 @@ pub struct ServeArgs {
     /// Directory for alerts.jsonl (live) and report/ (rewritten).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Keep every flow and alert in this evidence store (committed at every status line).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
     /// Also print each alert as a JSON line on stdout.
     #[arg(long)]
     pub stdout: bool,
@@ -139,16 +142,39 @@ pub fn run(args: ServeArgs) -> Result<u8, Failure> {
     };
     let mut status = |s: &Snapshot| eprintln!("{}", s.status_line());
     let decoder = Box::new(NetflowDecoder::default());
+    let mut live_store = match &args.store {
+        Some(dir) => Some(
+            crate::ingest::LiveStore::open(&org, dir)
+                .map_err(|e| Failure::input(anyhow!("store {}: {e}", dir.display())))?,
+        ),
+        None => None,
+    };
+    let mut no_tap = sekisho_collector::NoTap;
+    let tap: &mut dyn sekisho_collector::FlowTap = match live_store.as_mut() {
+        Some(s) => s,
+        None => &mut no_tap,
+    };
     let outcome = collector.run(
         &org,
         decoder,
         &mut outputs,
+        tap,
         &stop,
         &mut status,
         &mut write_incidents,
     );
 
     eprintln!("stopped. {}", outcome.counters.summary().trim_end());
+    if let Some(s) = &live_store {
+        eprintln!(
+            "store: {} flows, {} alerts in {} commits",
+            s.stats.flows_stored, s.stats.alerts_stored, s.stats.commits
+        );
+        if let Some(e) = &s.error {
+            eprintln!("error: the store stopped keeping evidence: {e}");
+            return Ok(2);
+        }
+    }
     eprintln!(
         "zeek records: {} read, {} parsed, {} rejected, {} skipped",
         outcome.zeek.records, outcome.zeek.parsed, outcome.zeek.rejected, outcome.zeek.skipped

@@ -30,7 +30,7 @@ pub use tail::ZeekTail;
 
 use sekisho_engine::Pipeline;
 use sekisho_event::{Alert, Flow, Incident, RunStats};
-use sekisho_model::Org;
+use sekisho_model::{Enriched, Org};
 use sekisho_zeek::Record;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -118,6 +118,27 @@ pub struct ServeOutcome {
     pub output_errors: Vec<(String, u64)>,
 }
 
+/// Sees what a live run analyses: every flow with its enrichment and every alert as it is
+/// written (how `serve --store` keeps the evidence). `tick` comes with each status line,
+/// `finish` once at the end, after the last flow and alert.
+pub trait FlowTap {
+    fn flow(&mut self, flow: &Flow, enriched: &Enriched);
+    fn alert(&mut self, alert: &Alert);
+    fn tick(&mut self);
+    fn finish(&mut self);
+}
+
+/// The tap of a run that keeps nothing.
+#[derive(Debug, Default)]
+pub struct NoTap;
+
+impl FlowTap for NoTap {
+    fn flow(&mut self, _: &Flow, _: &Enriched) {}
+    fn alert(&mut self, _: &Alert) {}
+    fn tick(&mut self) {}
+    fn finish(&mut self) {}
+}
+
 /// Sockets bound and directories checked: ready to run.
 #[derive(Debug)]
 pub struct Collector {
@@ -188,11 +209,13 @@ impl Collector {
     ///
     /// `status` is called with a snapshot every `status_every`; `incidents` every
     /// `incidents_every` when alerts changed, and once at the end.
+    #[allow(clippy::too_many_arguments)]
     pub fn run(
         self,
         org: &Org,
         mut decoder: Box<dyn DatagramDecoder>,
         outputs: &mut [Box<dyn AlertOutput>],
+        tap: &mut dyn FlowTap,
         stop: &AtomicBool,
         status: &mut dyn FnMut(&Snapshot),
         incidents_changed: &mut dyn FnMut(&[Alert], &[Incident]),
@@ -230,36 +253,46 @@ impl Collector {
             let mut next_status = Instant::now() + config.status_every;
             let mut next_incidents = Instant::now() + config.incidents_every;
             let mut alerts_at_last_write = 0usize;
-            let mut write_alerts = |pipeline: &mut Pipeline<'_>, kept: &mut Vec<Alert>| {
-                for mut alert in pipeline.take_alerts() {
-                    written += 1;
-                    alert.id = format!("L{written:06}");
-                    for (out, errors) in outputs.iter_mut().zip(output_errors.iter_mut()) {
-                        if out.write_alert(&alert).is_err() {
-                            *errors += 1;
+            let mut write_alerts =
+                |pipeline: &mut Pipeline<'_>, kept: &mut Vec<Alert>, tap: &mut dyn FlowTap| {
+                    for mut alert in pipeline.take_alerts() {
+                        written += 1;
+                        alert.id = format!("L{written:06}");
+                        tap.alert(&alert);
+                        for (out, errors) in outputs.iter_mut().zip(output_errors.iter_mut()) {
+                            if out.write_alert(&alert).is_err() {
+                                *errors += 1;
+                            }
+                        }
+                        Counters::add(&counters.alerts, 1);
+                        if kept.len() < max_alerts {
+                            kept.push(alert);
+                        } else {
+                            not_kept += 1;
                         }
                     }
-                    Counters::add(&counters.alerts, 1);
-                    if kept.len() < max_alerts {
-                        kept.push(alert);
-                    } else {
-                        not_kept += 1;
-                    }
-                }
-            };
+                };
             loop {
                 match rx.recv_timeout(Duration::from_millis(50)) {
                     Ok(msg) => {
                         counters.queue_depth.fetch_sub(1, Ordering::Relaxed);
-                        handle(msg, decoder.as_mut(), &mut flows, &mut pipeline, &counters);
+                        handle(
+                            msg,
+                            decoder.as_mut(),
+                            &mut flows,
+                            &mut pipeline,
+                            &counters,
+                            tap,
+                        );
                     }
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => break,
                 }
-                write_alerts(&mut pipeline, &mut kept);
+                write_alerts(&mut pipeline, &mut kept, tap);
                 let now = Instant::now();
                 if now >= next_status {
                     next_status = now + config.status_every;
+                    tap.tick();
                     status(&Snapshot::take(
                         &counters,
                         decoder.status(),
@@ -281,11 +314,12 @@ impl Collector {
             flows.clear();
             decoder.flush(&mut flows);
             for f in &flows {
-                push(&mut pipeline, f, &counters);
+                push(&mut pipeline, f, &counters, tap);
             }
             pipeline.flush();
-            write_alerts(&mut pipeline, &mut kept);
+            write_alerts(&mut pipeline, &mut kept, tap);
         });
+        tap.finish();
 
         let incidents = sekisho_correlate::correlate(org, &kept);
         incidents_changed(&kept, &incidents);
@@ -312,22 +346,24 @@ fn handle(
     flows: &mut Vec<Flow>,
     pipeline: &mut Pipeline<'_>,
     counters: &Counters,
+    tap: &mut dyn FlowTap,
 ) {
     match msg {
         Message::Datagram(from, bytes) => {
             flows.clear();
             decoder.decode(from, &bytes, flows);
             for f in flows.iter() {
-                push(pipeline, f, counters);
+                push(pipeline, f, counters, tap);
             }
         }
-        Message::Zeek(Record::Flow(f)) => push(pipeline, &f, counters),
+        Message::Zeek(Record::Flow(f)) => push(pipeline, &f, counters, tap),
         Message::Zeek(Record::App(a)) => pipeline.add_app_record(&a),
     }
 }
 
-fn push(pipeline: &mut Pipeline<'_>, f: &Flow, counters: &Counters) {
-    pipeline.push_flow(f);
+fn push(pipeline: &mut Pipeline<'_>, f: &Flow, counters: &Counters, tap: &mut dyn FlowTap) {
+    let enriched = pipeline.push_flow(f);
+    tap.flow(f, &enriched);
     Counters::add(&counters.flows, 1);
     Counters::add(&counters.flow_bytes, f.orig_bytes + f.resp_bytes);
     Counters::add(&counters.flow_packets, f.orig_pkts + f.resp_pkts);

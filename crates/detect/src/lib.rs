@@ -17,6 +17,25 @@
 //! | `beacon` | periodic outbound (or cross-site) connections, RITA-style score | `high` outbound; `medium` cross-site |
 //! | `sensor-gap` | a sensor silent while others go on; a declared sensor that sent nothing | `medium` |
 //!
+//! Detectors on host evidence ([`HostDetector`], listed in [`HOST_REGISTRY`]) see
+//! every normalised logon and host event (Windows event logs, Linux auth logs) in time
+//! order and put their alerts into the same sink, so correlation joins them with the flow
+//! alerts that share an address:
+//!
+//! | id | what | severity |
+//! |---|---|---|
+//! | `remote-logon-crossing` | a successful network (4624 type 3), RDP (type 10) or sshd logon from another site or from outside | `medium`; `high` from outside |
+//! | `logon-policy-deny`, `logon-policy-alert` | the same logon as a crossing (rdp / smb / ssh) that the access policy denies or flags | the rule's; `low` for the cross-site default |
+//! | `failed-logon-burst` | `failed_logons.min_failures` failed logons from one source in a window | `medium`; `high` across sites or from outside |
+//! | `password-spray` | failures for `failed_logons.min_users` distinct accounts from one source in a window | `high` |
+//! | `explicit-credentials` | 4648 towards another host; 4624 type 9 through `seclogo` (runas /netonly, pass-the-hash) | `medium`; `high` towards another site |
+//! | `admin-logon-crossing` | 4672 (special privileges) for a logon that came from another site or from outside | `high` |
+//! | `service-installed` | 7045 | `low`; `high` when the service runs a shell, a script host or a binary from a share |
+//! | `account-created`, `admin-group-added` | 4720; 4728/4732/4756 into a group of `host.admin_groups` | `medium`; `high` |
+//! | `rdp-crossing` | RDP session events (1149, 21, 25, 4778) or an inbound 3389 connection (Sysmon 3) from another site or from outside | `medium`; `high` from outside |
+//! | `log-cleared`, `audit-policy-changed` | 1102 / 104; 4719 | `high`; `medium` |
+//! | `remote-execution` | Sysmon 1: a process started by WMI, WinRM, DCOM, a PsExec-like service, a web or SQL server, or from an RDP client's drive | `high` |
+//!
 //! ```
 //! use sekisho_detect::{AlertSink, FlowView, build_all};
 //! use sekisho_event::{ConnState, Flow, Proto, Service, Timestamp, Uid};
@@ -120,14 +139,15 @@
 //! detectors over 1M generated, enriched flows of a 4,600-host organisation (see
 //! `benches/detectors.rs`). State-table lookups (memory latency) dominate: fan-out, beacon
 //! and pivot-chain are ~80% of the time; every other detector returns early on most flows.
-use sekisho_event::{Alert, AppContext, Flow};
+use sekisho_event::{Alert, AppContext, Flow, HostEvent, Logon};
 use sekisho_model::{Enriched, Org};
 
 pub mod bounded;
 mod common;
 pub mod detectors;
+pub mod host;
 
-pub use detectors::REGISTRY;
+pub use detectors::{HOST_REGISTRY, REGISTRY};
 
 /// One flow as detectors see it.
 #[derive(Debug, Clone, Copy)]
@@ -255,6 +275,43 @@ pub struct DetectorSpec {
 /// Builds every enabled detector for an org, in registry order.
 pub fn build_all(org: &Org) -> Vec<Box<dyn Detector + '_>> {
     REGISTRY
+        .iter()
+        .filter_map(|spec| (spec.build)(org))
+        .collect()
+}
+
+/// A detector on host evidence. Implementations live in `src/detectors/host_*.rs`, one
+/// file each, and are listed in [`HOST_REGISTRY`].
+///
+/// Records come in time order (the caller sorts them); time is taken from them only.
+pub trait HostDetector: std::fmt::Debug {
+    /// Stable id, e.g. `remote-logon-crossing`.
+    fn id(&self) -> &'static str;
+    /// Looks at one logon, failed logon or logoff.
+    fn on_logon(&mut self, _logon: &Logon, _out: &mut AlertSink) {}
+    /// Looks at one other host event (service installed, log cleared, process created...).
+    fn on_host_event(&mut self, _event: &HostEvent, _out: &mut AlertSink) {}
+    /// End of input: emit what is still pending.
+    fn finish(&mut self, out: &mut AlertSink);
+    fn stats(&self) -> DetectorStats;
+}
+
+/// A [`HOST_REGISTRY`] entry, like [`DetectorSpec`] for host detectors.
+#[derive(Debug, Clone, Copy)]
+pub struct HostDetectorSpec {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub attack: Option<&'static str>,
+    pub build: for<'o> fn(&'o Org) -> Option<Box<dyn HostDetector + 'o>>,
+}
+
+/// Builds every enabled host detector for an org, in registry order (none when
+/// `detectors.host.enabled` is false).
+pub fn build_all_host(org: &Org) -> Vec<Box<dyn HostDetector + '_>> {
+    if !org.detectors.host.enabled {
+        return Vec::new();
+    }
+    HOST_REGISTRY
         .iter()
         .filter_map(|spec| (spec.build)(org))
         .collect()

@@ -17,14 +17,17 @@
 //! ```
 
 mod capture;
+// Host evidence (EVTX, Winlogbeat JSON, auth logs) among analyze's inputs: see host.rs.
+mod host;
 
 pub use capture::MAX_SORTED_FLOWS;
 use capture::{CaptureStream, Content};
+pub use host::{HostKeep, MAX_HOST_RECORDS, host_files, is_host_log};
 use sekisho_detect::{AlertSink, Detector, DetectorStats, FlowView};
 use sekisho_event::{
     Alert, AppContext, AppKind, AppRecord, ConnState, Flow, Incident, Proto, RunStats, Service, Uid,
 };
-use sekisho_model::{Direction, Enricher, Org};
+use sekisho_model::{Direction, Enriched, Enricher, Org};
 use sekisho_zeek::{LogFile, LogKind, LogReader, Record};
 use serde::Serialize;
 use std::cmp::Reverse;
@@ -108,8 +111,8 @@ impl<'o> Pipeline<'o> {
         self.derived_uids.insert(uid)
     }
 
-    /// Enriches one flow and runs every detector on it.
-    pub fn push_flow(&mut self, flow: &Flow) {
+    /// Enriches one flow and runs every detector on it; returns the enrichment.
+    pub fn push_flow(&mut self, flow: &Flow) -> Enriched {
         let enriched = self.enricher.enrich(flow);
         self.by_direction[direction_index(enriched.direction)] += 1;
         let context = if self.contexts.is_empty() {
@@ -125,6 +128,7 @@ impl<'o> Pipeline<'o> {
         for d in &mut self.detectors {
             d.on_flow(&view, &mut self.sink);
         }
+        enriched
     }
 
     /// A pipeline for a live run: aggregating detectors report a window's first flow at
@@ -238,9 +242,48 @@ pub fn analyze_paths(
     inputs: &[PathBuf],
     progress: &mut dyn FnMut(Progress),
 ) -> (Outcome, RunStats) {
+    analyze_paths_observed(org, inputs, progress, &mut NoObserver)
+}
+
+/// Sees every flow an analysis runs through the pipeline, with its enrichment and the
+/// input file it came from: how `sekisho ingest` stores what `analyze` analyses.
+pub trait FlowObserver {
+    /// A file is about to yield flows; the returned number is handed back with each of them.
+    /// A file may be opened more than once (application logs standing in for conn logs).
+    fn open_file(&mut self, path: &std::path::Path, display: &str) -> u32;
+    /// One flow of file `file`, in the order that file yields them.
+    fn on_flow(&mut self, file: u32, flow: &Flow, enriched: &Enriched);
+}
+
+/// The observer of a plain analysis.
+struct NoObserver;
+
+impl FlowObserver for NoObserver {
+    fn open_file(&mut self, _: &std::path::Path, _: &str) -> u32 {
+        0
+    }
+    fn on_flow(&mut self, _: u32, _: &Flow, _: &Enriched) {}
+}
+
+/// [`analyze_paths`], showing every flow to `observer`.
+pub fn analyze_paths_observed(
+    org: &Org,
+    inputs: &[PathBuf],
+    progress: &mut dyn FnMut(Progress),
+    observer: &mut dyn FlowObserver,
+) -> (Outcome, RunStats) {
     let mut stats = RunStats::default();
     let mut pipeline = Pipeline::new(org);
-    let files = sekisho_zeek::discover(inputs);
+    // --- host evidence (host.rs): told by content, analysed on its own into the same sink,
+    // and kept away from the Zeek and capture readers below.
+    let host_inputs = host::host_files(inputs);
+    let host_stats = host::analyze_host(&mut pipeline, &host_inputs, &mut stats);
+    let host_set: HashSet<&std::path::Path> = host_inputs.iter().map(|p| p.as_path()).collect();
+    let files: Vec<LogFile> = sekisho_zeek::discover(inputs)
+        .into_iter()
+        .filter(|f| !host_set.contains(f.path.as_path()))
+        .collect();
+    // --- end host evidence
     let mut prog = Progress {
         files_total: files.len() as u64,
         ..Progress::default()
@@ -250,7 +293,7 @@ pub fn analyze_paths(
     // sensor. Standard input can be read only once, so it joins the conn streams.
     let mut streams: BTreeMap<String, Vec<LogFile>> = BTreeMap::new();
     let mut app_files: Vec<LogFile> = Vec::new();
-    let mut captures: Vec<CaptureStream> = Vec::new();
+    let mut captures: Vec<(CaptureStream, u32)> = Vec::new();
     let capture_files = capture::discover(inputs);
     prog.files_total += capture_files.len() as u64;
     // Each input's content is sniffed once: captures and NetFlow files become streams
@@ -273,7 +316,8 @@ pub fn analyze_paths(
             content,
             &mut stats,
         ) {
-            captures.push(c);
+            let handle = observer.open_file(&file.path, &file.display);
+            captures.push((c, handle));
         }
         prog.files_done += 1;
     }
@@ -298,6 +342,7 @@ pub fn analyze_paths(
             continue;
         }
         let mut any_app = false;
+        let mut handle = None;
         while let Some(rec) = reader.next_record(&mut stats) {
             match rec {
                 Record::App(app) => {
@@ -306,7 +351,12 @@ pub fn analyze_paths(
                 }
                 // A conn record in a file that did not look like conn at first (a second
                 // header block): analyse it like any other.
-                Record::Flow(flow) => pipeline.push_flow(&flow),
+                Record::Flow(flow) => {
+                    let h = *handle
+                        .get_or_insert_with(|| observer.open_file(&file.path, &file.display));
+                    let enriched = pipeline.push_flow(&flow);
+                    observer.on_flow(h, &flow, &enriched);
+                }
             }
         }
         if any_app {
@@ -340,27 +390,33 @@ pub fn analyze_paths(
                 derive_flows,
                 scratch: RunStats::default(),
                 sensor: Arc::from(""),
+                handle: 0,
             }))
         })
-        .chain(captures.into_iter().map(Stream::Capture))
+        .chain(
+            captures
+                .into_iter()
+                .map(|(c, handle)| Stream::Capture(c, handle)),
+        )
         .collect();
     let mut heap: BinaryHeap<Reverse<(sekisho_event::Timestamp, usize)>> = BinaryHeap::new();
-    let mut heads: Vec<Option<Flow>> = Vec::with_capacity(sources.len());
+    let mut heads: Vec<Option<(Flow, u32)>> = Vec::with_capacity(sources.len());
     for (i, s) in sources.iter_mut().enumerate() {
-        let head = s.next_flow(&mut pipeline, &mut stats, &mut prog);
-        if let Some(f) = &head {
+        let head = s.next_flow(&mut pipeline, &mut stats, &mut prog, observer);
+        if let Some((f, _)) = &head {
             heap.push(Reverse((f.ts, i)));
         }
         heads.push(head);
     }
     let mut next_report = PROGRESS_EVERY;
     while let Some(Reverse((_, i))) = heap.pop() {
-        let Some(flow) = heads[i].take() else {
+        let Some((flow, handle)) = heads[i].take() else {
             continue;
         };
-        pipeline.push_flow(&flow);
-        let next = sources[i].next_flow(&mut pipeline, &mut stats, &mut prog);
-        if let Some(f) = &next {
+        let enriched = pipeline.push_flow(&flow);
+        observer.on_flow(handle, &flow, &enriched);
+        let next = sources[i].next_flow(&mut pipeline, &mut stats, &mut prog, observer);
+        if let Some((f, _)) = &next {
             heap.push(Reverse((f.ts, i)));
         }
         heads[i] = next;
@@ -370,7 +426,9 @@ pub fn analyze_paths(
         }
     }
     report(&mut prog, &stats, progress);
-    (pipeline.finish(), stats)
+    let mut outcome = pipeline.finish();
+    outcome.detectors.extend(host_stats); // host detectors' bounded state (host.rs)
+    (outcome, stats)
 }
 
 /// Brings the progress counts up to date and hands them on.
@@ -384,20 +442,24 @@ fn report(prog: &mut Progress, stats: &RunStats, progress: &mut dyn FnMut(Progre
 enum Stream {
     /// One sensor's Zeek conn logs (or application logs standing in for them).
     Zeek(Box<SensorStream>),
-    /// A packet capture or NetFlow/IPFIX datagrams.
-    Capture(CaptureStream),
+    /// A packet capture or NetFlow/IPFIX datagrams, with its observer handle.
+    Capture(CaptureStream, u32),
 }
 
 impl Stream {
+    /// The next flow and the observer handle of the file it came from.
     fn next_flow(
         &mut self,
         pipeline: &mut Pipeline<'_>,
         stats: &mut RunStats,
         prog: &mut Progress,
-    ) -> Option<Flow> {
+        observer: &mut dyn FlowObserver,
+    ) -> Option<(Flow, u32)> {
         match self {
-            Stream::Zeek(s) => s.next_flow(pipeline, stats, prog),
-            Stream::Capture(c) => c.next_flow(stats),
+            Stream::Zeek(s) => s
+                .next_flow(pipeline, stats, prog, observer)
+                .map(|f| (f, s.handle)),
+            Stream::Capture(c, handle) => c.next_flow(stats).map(|f| (f, *handle)),
         }
     }
 }
@@ -414,6 +476,8 @@ struct SensorStream {
     scratch: RunStats,
     /// Sensor of the file being read.
     sensor: Arc<str>,
+    /// Observer handle of the file being read.
+    handle: u32,
 }
 
 impl SensorStream {
@@ -422,6 +486,7 @@ impl SensorStream {
         pipeline: &mut Pipeline<'_>,
         stats: &mut RunStats,
         prog: &mut Progress,
+        observer: &mut dyn FlowObserver,
     ) -> Option<Flow> {
         loop {
             if let Some(reader) = &mut self.reader {
@@ -458,6 +523,8 @@ impl SensorStream {
             self.reader = LogReader::open(&file, stats);
             if self.reader.is_none() {
                 prog.files_done += 1;
+            } else {
+                self.handle = observer.open_file(&file.path, &file.display);
             }
         }
     }

@@ -37,6 +37,6 @@ pub mod settings;
 pub use enrich::{Direction, Enriched, Enricher, Location};
 pub use error::ModelError;
 pub use hours::{LocalTime, WeeklyWindow};
-pub use org::{Asset, AssetId, Org, Sensor, Site, SiteId, parse_severity};
+pub use org::{Asset, AssetId, Org, SavedHunt, Sensor, Site, SiteId, parse_severity};
 pub use policy::{Action, Policy, Rule, Selector, ServiceMatch, Verdict, When};
 pub use settings::DetectorSettings;

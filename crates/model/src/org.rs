@@ -79,6 +79,15 @@ pub struct Sensor {
     pub sites: Vec<SiteId>,
 }
 
+/// A saved hunt from the org file (`[[hunt]]`): a named SQL question over the evidence store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedHunt {
+    pub name: String,
+    /// SQL over the store's tables (`flows`, `alerts`), run by `sekisho hunt --saved NAME`.
+    pub sql: String,
+    pub description: Option<String>,
+}
+
 /// The organisation: sites, assets, sensors, policy and detector settings, resolved and
 /// validated. Built once per run and shared read-only.
 #[derive(Debug)]
@@ -91,6 +100,8 @@ pub struct Org {
     pub sensors: Vec<Sensor>,
     pub policy: Policy,
     pub detectors: DetectorSettings,
+    /// Saved hunts (`[[hunt]]`), in file order; names are unique.
+    pub hunts: Vec<SavedHunt>,
     v4: V4Ranges,
     v6: PrefixMap<Ipv6Net, Location>,
 }
@@ -576,6 +587,35 @@ fn build(raw: RawFile, loc: &Locator<'_>) -> Result<Org, ModelError> {
         }
     }
 
+    // Saved hunts: the SQL is checked when it runs (the model knows no SQL), but names must
+    // be usable on the command line and unique.
+    let mut hunts: Vec<SavedHunt> = Vec::new();
+    for rh in &raw.hunts {
+        let h = rh.get_ref();
+        let name = h.name.get_ref().trim().to_string();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        {
+            return Err(loc.error(
+                span(&h.name),
+                format!("hunt name `{name}` must be letters, digits, `-`, `_` or `.`"),
+            ));
+        }
+        if hunts.iter().any(|x| x.name == name) {
+            return Err(loc.error(span(&h.name), format!("hunt `{name}` is defined twice")));
+        }
+        if h.sql.get_ref().trim().is_empty() {
+            return Err(loc.error(span(&h.sql), format!("hunt `{name}` has an empty `sql`")));
+        }
+        hunts.push(SavedHunt {
+            name,
+            sql: h.sql.get_ref().clone(),
+            description: h.description.clone(),
+        });
+    }
+
     let org = raw.org.into_inner();
     Ok(Org {
         name: org.name,
@@ -590,6 +630,7 @@ fn build(raw: RawFile, loc: &Locator<'_>) -> Result<Org, ModelError> {
             business_hours,
         },
         detectors: settings,
+        hunts,
         v4: V4Ranges::build(&v4),
         v6,
     })

@@ -20,6 +20,16 @@ pub(crate) struct RawFile {
     pub policy: Option<RawPolicy>,
     #[serde(default)]
     pub detectors: DetectorSettings,
+    #[serde(default, rename = "hunt")]
+    pub hunts: Vec<Spanned<RawHunt>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHunt {
+    pub name: Spanned<String>,
+    pub sql: Spanned<String>,
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

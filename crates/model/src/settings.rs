@@ -14,6 +14,10 @@ pub struct DetectorSettings {
     pub bulk_transfer: BulkTransferSettings,
     pub beacon: BeaconSettings,
     pub sensor_gap: SensorGapSettings,
+    /// Detectors on host evidence (logons, service installs, log clears...).
+    pub host: HostSettings,
+    /// `failed-logon-burst` and `password-spray`.
+    pub failed_logons: FailedLogonSettings,
     pub correlation: CorrelationSettings,
     pub limits: Limits,
 }
@@ -163,6 +167,66 @@ impl Default for SensorGapSettings {
         Self {
             enabled: true,
             max_silence_minutes: 60,
+        }
+    }
+}
+
+/// `[detectors.host]`: the detectors that read host evidence (Windows event logs, Linux
+/// auth logs) rather than flows.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HostSettings {
+    /// Turns every host detector on or off at once.
+    pub enabled: bool,
+    /// Groups whose new members `admin-group-added` reports (compared ignoring ASCII case).
+    pub admin_groups: Vec<String>,
+}
+
+impl Default for HostSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            admin_groups: [
+                "Administrators",
+                "Domain Admins",
+                "Enterprise Admins",
+                "Schema Admins",
+                "Account Operators",
+                "Backup Operators",
+                "Server Operators",
+                "DnsAdmins",
+                "Remote Desktop Users",
+                "Remote Management Users",
+                "sudo",
+                "wheel",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        }
+    }
+}
+
+/// `[detectors.failed_logons]`: bursts of failed logons and password spraying, per source.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FailedLogonSettings {
+    pub enabled: bool,
+    /// Length of the window counted from a source's first failure.
+    pub window_minutes: u32,
+    /// Failed logons from one source within the window that make a burst.
+    pub min_failures: u32,
+    /// Distinct accounts failed from one source within the window that make a spray.
+    pub min_users: u32,
+}
+
+impl Default for FailedLogonSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window_minutes: 10,
+            min_failures: 20,
+            min_users: 10,
         }
     }
 }

@@ -57,7 +57,8 @@ pub struct RuleImpact {
     pub action: String,
     pub flows: u64,
     pub bytes: u64,
-    /// Of those, flows the policy at ingest time allowed: what changes.
+    /// Of those, flows the policy at ingest time treated more leniently (a deny that was an
+    /// allow or alert, an alert that was an allow): what changes.
     pub newly_caught: u64,
     /// Caught flows that no stored alert is about: traffic that looks legitimate and would
     /// break.
@@ -86,18 +87,23 @@ pub struct Simulation {
     pub incidents: BTreeMap<String, (usize, usize)>,
 }
 
+/// (alert index, first, last µs) of an alert between two addresses.
+type AlertSpan = (usize, i64, i64);
+/// (source site, destination site, service) of blocked flows.
+type PairKey = (Option<String>, Option<String>, Service);
+
 /// What a flow is, relative to the stored alerts.
 struct AlertIndex {
     /// Evidence uid → indices of alerts.
     by_uid: HashMap<Uid, Vec<usize>>,
     /// (src, dst) → (alert index, first, last).
-    by_pair: HashMap<(IpAddr, IpAddr), Vec<(usize, i64, i64)>>,
+    by_pair: HashMap<(IpAddr, IpAddr), Vec<AlertSpan>>,
 }
 
 impl AlertIndex {
     fn new(alerts: &[StoredAlert]) -> Self {
         let mut by_uid: HashMap<Uid, Vec<usize>> = HashMap::new();
-        let mut by_pair: HashMap<(IpAddr, IpAddr), Vec<(usize, i64, i64)>> = HashMap::new();
+        let mut by_pair: HashMap<(IpAddr, IpAddr), Vec<AlertSpan>> = HashMap::new();
         for (i, a) in alerts.iter().enumerate() {
             for e in &a.alert.evidence {
                 if !e.uid.is_empty() {
@@ -137,7 +143,7 @@ impl AlertIndex {
 #[derive(Default)]
 struct RuleAcc {
     impact: RuleImpact,
-    pairs: HashMap<(Option<String>, Option<String>, Service), (u64, u64)>,
+    pairs: HashMap<PairKey, (u64, u64)>,
     sources: HashMap<IpAddr, u64>,
     destinations: HashMap<IpAddr, u64>,
     stopped: BTreeSet<usize>,
@@ -189,7 +195,11 @@ pub fn simulate(store: &Store, proposed: &Org, scan: &Scan) -> Result<Simulation
         imp.flows += 1;
         let bytes = flow.orig_bytes.saturating_add(flow.resp_bytes);
         imp.bytes = imp.bytes.saturating_add(bytes);
-        if stored.policy_action == "allow" {
+        let was_lenient = match e.verdict.action {
+            Action::Deny => stored.policy_action != "deny",
+            _ => stored.policy_action == "allow",
+        };
+        if was_lenient {
             imp.newly_caught += 1;
         }
         index.alerts_of(flow, &mut hits);

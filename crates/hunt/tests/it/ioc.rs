@@ -1,0 +1,145 @@
+//! The indicator sweep: per indicator, flows matched, first/last seen, sites and alerts.
+
+use crate::common::{TempDir, write_store};
+use sekisho_hunt::{Hunt, IndicatorHit, parse_indicators};
+
+fn hit<'a>(hits: &'a [IndicatorHit], text: &str) -> &'a IndicatorHit {
+    hits.iter().find(|h| h.indicator.text == text).unwrap()
+}
+
+fn seen(h: &IndicatorHit) -> (String, String) {
+    (
+        h.first_seen.unwrap().to_rfc3339(),
+        h.last_seen.unwrap().to_rfc3339(),
+    )
+}
+
+#[test]
+fn sweep_reports_first_and_last_seen_per_indicator() {
+    let dir = TempDir::new("ioc");
+    write_store(dir.path());
+    let hunt = Hunt::open(dir.path()).unwrap();
+    let (indicators, bad) = parse_indicators(
+        "# intel from the CERT\n\
+         10.10.0.5\n\
+         198.51.100.0/24\n\
+         tcp/3389\n\
+         udp/3389\n\
+         10.20.0.0/16\n\
+         192.0.2.1\n\
+         evil-c2.example\n\
+         e7d705a3286e19ea42f587b344ee6865\n\
+         what is this\n",
+    );
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].0, 10);
+    let hits = hunt.sweep(&indicators).unwrap();
+    assert_eq!(hits.len(), 8, "every indicator is reported, in list order");
+    assert_eq!(hits[0].indicator.text, "10.10.0.5");
+
+    // 10.10.0.5: flows A, B, C, F; alerts on A (as source) and F (as destination).
+    let h = hit(&hits, "10.10.0.5");
+    assert_eq!(h.flows, 4);
+    assert_eq!(
+        seen(h),
+        (
+            "2024-05-01T01:00:00+00:00".into(),
+            "2024-05-03T06:00:00+00:00".into()
+        )
+    );
+    assert_eq!(
+        h.sites.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["bkk", "hq"]
+    );
+    assert_eq!(h.alerts, 2);
+
+    // The /24: flows C, E, F; alert on F.
+    let h = hit(&hits, "198.51.100.0/24");
+    assert_eq!(h.flows, 3);
+    assert_eq!(
+        seen(h),
+        (
+            "2024-05-02T03:00:00+00:00".into(),
+            "2024-05-03T06:00:00+00:00".into()
+        )
+    );
+    assert_eq!(
+        h.sites.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["_external", "hq"]
+    );
+    assert_eq!(h.alerts, 1);
+
+    // tcp/3389: flows B and F (responder port); udp/3389 matches no flow, but alerts carry
+    // no protocol, so the alert on F matches both.
+    let h = hit(&hits, "tcp/3389");
+    assert_eq!((h.flows, h.alerts), (2, 1));
+    let h = hit(&hits, "udp/3389");
+    assert_eq!((h.flows, h.first_seen, h.alerts), (0, None, 1));
+
+    // A network holding both ends of a flow (D) counts it once: A, B, D.
+    let h = hit(&hits, "10.20.0.0/16");
+    assert_eq!(h.flows, 3);
+    assert_eq!(h.alerts, 1);
+
+    let h = hit(&hits, "192.0.2.1");
+    assert!(!h.found());
+    assert_eq!(h.not_searchable, None);
+
+    // Domains and JA3 are listed, with why they were not searched.
+    for text in ["evil-c2.example", "e7d705a3286e19ea42f587b344ee6865"] {
+        let h = hit(&hits, text);
+        assert!(
+            h.not_searchable
+                .as_deref()
+                .unwrap()
+                .contains("not searchable"),
+            "{text}"
+        );
+        assert_eq!(h.flows, 0);
+    }
+}
+
+#[test]
+fn sweep_agrees_with_sql() {
+    // The one-pass sweep and a query per indicator give the same counts.
+    let dir = TempDir::new("ioc-sql");
+    write_store(dir.path());
+    let hunt = Hunt::open(dir.path()).unwrap();
+    let nets = [
+        "10.10.0.0/16",
+        "10.20.0.9",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+    ];
+    let (indicators, _) = parse_indicators(&nets.join("\n"));
+    let hits = hunt.sweep(&indicators).unwrap();
+    for (net, h) in nets.iter().zip(&hits) {
+        let r = hunt
+            .query(&format!(
+                "SELECT COUNT(*), MIN(ts), MAX(ts) FROM flows \
+                 WHERE cidr_contains('{net}', src_ip) OR cidr_contains('{net}', dst_ip)"
+            ))
+            .unwrap();
+        let row = &r.rows()[0];
+        assert_eq!(
+            row[0].as_deref(),
+            Some(h.flows.to_string().as_str()),
+            "{net}"
+        );
+        let first = h
+            .first_seen
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        assert_eq!(row[1], first, "{net}");
+    }
+}
+
+#[test]
+fn empty_and_unsearchable_lists_do_not_scan() {
+    let dir = TempDir::new("ioc-empty");
+    let hunt = Hunt::open(dir.path()).unwrap();
+    assert!(hunt.sweep(&[]).unwrap().is_empty());
+    let (ind, _) = parse_indicators("evil.example\n");
+    let hits = hunt.sweep(&ind).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0].not_searchable.is_some());
+}
