@@ -82,6 +82,7 @@ fn netflow_datagrams_become_alerts_live_and_sigterm_flushes_and_exits_0() {
     use sekisho_netflow::{FlowRecord, Version, encode::Encoder};
     let dir = scratch("netflow");
     let out = dir.join("out");
+    let store = dir.join("store");
     let (mut child, stderr) = start(&[
         "--org",
         dir.join("org.toml").to_str().unwrap(),
@@ -89,6 +90,8 @@ fn netflow_datagrams_become_alerts_live_and_sigterm_flushes_and_exits_0() {
         "127.0.0.1:0",
         "--out",
         out.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
         "--status-every",
         "1",
     ]);
@@ -146,6 +149,24 @@ fn netflow_datagrams_become_alerts_live_and_sigterm_flushes_and_exits_0() {
     assert_eq!(summary["counters"]["decoder"]["records"], 80);
     assert_eq!(summary["counters"]["dropped_backpressure"], 0);
     assert_eq!(summary["counters"]["flows"], 40);
+
+    // `--store`: every flow and alert of the session is in the evidence store, intact.
+    let kept = sekisho_store::Store::open(&store).unwrap();
+    let scan = sekisho_store::Scan::default();
+    let mut denied = 0;
+    let n = kept
+        .for_each_flow(&scan, |f| {
+            assert_eq!(f.site, "th-bkk");
+            if f.policy_action == "deny" && f.flow.resp_port == 445 {
+                denied += 1;
+            }
+        })
+        .unwrap();
+    assert_eq!((n, denied), (40, 40));
+    let stored = kept.alerts(&scan).unwrap();
+    assert_eq!(stored.len(), alerts.len());
+    assert!(stored.iter().any(|a| a.alert.detector == "policy-deny"));
+    assert!(sekisho_store::verify(&store).unwrap().is_intact());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
