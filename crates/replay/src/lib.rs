@@ -335,8 +335,10 @@ fn proto_of(service: Service) -> Proto {
     }
 }
 
-/// Terminal text of a simulation.
+/// Terminal text of a simulation. Names from the org file and summaries from the store are
+/// shown through the report's terminal sanitiser, like every other command's output.
 pub fn text(sim: &Simulation) -> String {
+    use sekisho_report::sanitize_terminal as t;
     let mut s = format!(
         "replayed {} stored flows{}\n",
         sim.flows_replayed,
@@ -354,12 +356,15 @@ pub fn text(sim: &Simulation) -> String {
         sim.incidents.len()
     );
     for (id, (stopped, total)) in &sim.incidents {
-        s += &format!("  incident {id}: {stopped} of its {total} alerts stopped\n");
+        s += &format!(
+            "  incident {}: {stopped} of its {total} alerts stopped\n",
+            t(id)
+        );
     }
     for r in &sim.rules {
         s += &format!(
             "\nrule {} ({}): {} flows, {} bytes; {} newly caught; {} legitimate-looking; {} alerts stopped\n",
-            r.rule,
+            t(&r.rule),
             r.action,
             r.flows,
             r.bytes,
@@ -370,8 +375,8 @@ pub fn text(sim: &Simulation) -> String {
         for p in r.by_pair.iter().take(10) {
             s += &format!(
                 "  would break {} -> {} {}: {} flows, {} bytes\n",
-                p.src_site.as_deref().unwrap_or("external"),
-                p.dst_site.as_deref().unwrap_or("external"),
+                t(p.src_site.as_deref().unwrap_or("external")),
+                t(p.dst_site.as_deref().unwrap_or("external")),
                 p.service,
                 p.flows,
                 p.bytes
@@ -385,15 +390,41 @@ pub fn text(sim: &Simulation) -> String {
             s += "\n";
         }
         for a in r.alerts_stopped.iter().take(10) {
-            s += &format!("  stops {} {} {}\n", a.ts, a.detector, a.summary);
+            s += &format!("  stops {} {} {}\n", a.ts, t(&a.detector), t(&a.summary));
         }
     }
-    sekisho_event_sanitize(&s)
+    s
 }
 
-/// Control characters from stored strings never reach the terminal.
-fn sekisho_event_sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() && c != '\n' { '?' } else { c })
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_strings_cannot_drive_the_terminal() {
+        let sim = Simulation {
+            from: None,
+            to: None,
+            flows_replayed: 1,
+            rules: vec![RuleImpact {
+                rule: "deny\u{1b}[2J\u{202e}evil".to_string(),
+                action: "deny".to_string(),
+                alerts_stopped: vec![StoppedAlert {
+                    id: "A1".to_string(),
+                    key: "k".to_string(),
+                    detector: "policy-deny".to_string(),
+                    ts: Timestamp::from_micros(0),
+                    summary: "x\u{1b}]0;title\u{7}".to_string(),
+                    incident: None,
+                }],
+                ..RuleImpact::default()
+            }],
+            alerts_in_period: 1,
+            alerts_stopped: 1,
+            incidents: BTreeMap::new(),
+        };
+        let out = text(&sim);
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{202e}') && !out.contains('\u{7}'));
+        assert!(out.contains("deny\\x1b[2J\\u{202e}evil"), "{out}");
+    }
 }
