@@ -204,6 +204,47 @@ pub const BRANDS: &[Brand] = &[
     b("Lidl", &["lidl"]),
     b("Aldi", &["aldi", "aldi-sued", "aldi-nord"]),
     b("IKEA", &["ikea"]),
+    b("Proton", &["proton", "protonmail"]),
+    b("ProtonMail", &["proton", "protonmail"]),
+    b("Tether", &["tether"]),
+    b("Revolut", &["revolut"]),
+    b("N26", &["n26"]),
+    b("Consorsbank", &["consorsbank"]),
+    b("ABN AMRO", &["abnamro"]),
+    b("Rabobank", &["rabobank"]),
+    b("KPN", &["kpn"]),
+    s("DPD", &["dpd"]),
+    s("GLS", &["gls-group.eu", "gls"]),
+    b("Temu", &["temu"]),
+    b("Shein", &["shein"]),
+    b("Bol.com", &["bol.com"]),
+    b("Albert Heijn", &["ah.nl", "albertheijn"]),
+    s("ADAC", &["adac"]),
+    s("AAA", &["aaa"]),
+    b("Edeka", &["edeka"]),
+    b("Leroy Merlin", &["leroymerlin"]),
+    b("Decathlon", &["decathlon"]),
+    b("Carrefour", &["carrefour"]),
+    b("Ameli", &["ameli.fr"]),
+    s(
+        "CPF",
+        &[
+            "moncompteformation.gouv.fr",
+            "caissedesdepots.fr",
+            "gouv.fr",
+            "gov.br",
+        ],
+    ),
+    b("Avast", &["avast"]),
+    b("Kaspersky", &["kaspersky"]),
+    b(
+        "UnitedHealthcare",
+        &["uhc", "unitedhealthcare", "unitedhealthgroup"],
+    ),
+    b(
+        "UnitedHealth",
+        &["uhc", "unitedhealthcare", "unitedhealthgroup"],
+    ),
 ];
 
 /// Does the registrable domain (and its label) belong to the brand?
@@ -263,13 +304,14 @@ impl BrandIndex {
     }
 
     /// Finds the brands named as whole words in `text`.
+    /// Hyphens and underscores count as spaces on both sides (`Albert-Heijn`, `T-Mobile`).
     pub fn brands_in<'a>(&'a self, text: &'a str) -> impl Iterator<Item = &'static Brand> + 'a {
-        let lower = text.to_lowercase();
+        let lower = text.to_lowercase().replace(['-', '_'], " ");
         self.entries.iter().filter_map(move |(b, lname, _, _)| {
             let hit = if b.strict {
                 contains_word(text, b.name)
             } else {
-                contains_word(&lower, lname)
+                contains_word(&lower, &lname.replace('-', " "))
             };
             hit.then_some(*b)
         })
@@ -318,6 +360,30 @@ mod tests {
         assert_eq!(brands_in("chase the bus").len(), 0);
         assert_eq!(brands_in("Chase Bank").len(), 1);
         assert_eq!(brands_in("paypals").len(), 0);
+    }
+
+    #[test]
+    fn hyphens_and_underscores_separate_brand_words() {
+        let idx = BrandIndex::new();
+        let names: Vec<_> = idx
+            .brands_in("-Albert-Heijn Cadeaucentrum!")
+            .map(|b| b.name)
+            .collect();
+        assert_eq!(names, ["Albert Heijn"]);
+        assert!(
+            idx.brands_in("T-Mobile Rewards")
+                .any(|b| b.name == "T-Mobile")
+        );
+        assert!(
+            idx.brands_in("Winacties*Bol.com")
+                .any(|b| b.name == "Bol.com")
+        );
+        // Strict brands keep their exact capitalisation.
+        assert!(
+            idx.brands_in("ADAC Auto-Notfallset")
+                .any(|b| b.name == "ADAC")
+        );
+        assert!(!idx.brands_in("adac").any(|b| b.name == "ADAC"));
     }
 
     #[test]

@@ -35,7 +35,14 @@ pub struct BodyFacts {
     pub images: usize,
     /// Text styled to be invisible (`font-size:0`, `display:none` with text).
     pub hidden_text: bool,
+    /// Tag soup written to confuse parsers: more than [`MAX_DOCTYPES`] `<!DOCTYPE>`s in
+    /// one body (a document has one).
+    pub tag_soup: bool,
 }
+
+/// Most `<!DOCTYPE>` declarations a body may hold before it counts as tag soup (one is
+/// normal; a forwarded or concatenated page may bring a second).
+pub const MAX_DOCTYPES: usize = 2;
 
 impl BodyFacts {
     fn push_link(&mut self, href: &str, text: &str) {
@@ -103,6 +110,14 @@ pub fn read_html(html: &str, facts: &mut BodyFacts) {
             && memmem::find(lb, b"<div style=\"display:none").is_some()
     {
         facts.hidden_text = true;
+    }
+
+    if memmem::find_iter(lb, b"<!doctype")
+        .take(MAX_DOCTYPES + 1)
+        .count()
+        > MAX_DOCTYPES
+    {
+        facts.tag_soup = true;
     }
 
     // One pass over tags: text outside tags is visible unless inside script/style/head title.
@@ -242,6 +257,7 @@ pub fn decode_entities(s: &str) -> String {
                 "quot" => '"',
                 "apos" => '\'',
                 "nbsp" => ' ',
+                _ if named_letter(ent).is_some() => named_letter(ent)?,
                 _ => {
                     let n = if let Some(h) =
                         ent.strip_prefix("#x").or_else(|| ent.strip_prefix("#X"))
@@ -268,6 +284,44 @@ pub fn decode_entities(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The Latin-1 letters and signs HTML names (`&eacute;`): lure wording in French,
+/// German, Portuguese or Spanish is written with them and must read as text.
+fn named_letter(ent: &str) -> Option<char> {
+    const BASES: &[[char; 2]] = &[['a', 'A'], ['e', 'E'], ['i', 'I'], ['o', 'O'], ['u', 'U']];
+    const MARKS: &[(&str, [&str; 5])] = &[
+        ("acute", ["á", "é", "í", "ó", "ú"]),
+        ("grave", ["à", "è", "ì", "ò", "ù"]),
+        ("circ", ["â", "ê", "î", "ô", "û"]),
+        ("uml", ["ä", "ë", "ï", "ö", "ü"]),
+        ("tilde", ["ã", "ẽ", "ĩ", "õ", "ũ"]),
+    ];
+    match ent {
+        "ccedil" => return Some('ç'),
+        "Ccedil" => return Some('Ç'),
+        "ntilde" => return Some('ñ'),
+        "Ntilde" => return Some('Ñ'),
+        "szlig" => return Some('ß'),
+        "euro" => return Some('€'),
+        "pound" => return Some('£'),
+        "rsquo" | "lsquo" => return Some('\''),
+        "ldquo" | "rdquo" => return Some('"'),
+        "ndash" | "mdash" => return Some('-'),
+        "shy" | "zwnj" | "zwj" => return Some('\u{200b}'),
+        _ => {}
+    }
+    let mut chars = ent.chars();
+    let first = chars.next()?;
+    let mark = chars.as_str();
+    let (vi, cases) = BASES.iter().enumerate().find(|(_, c)| c.contains(&first))?;
+    let (_, row) = MARKS.iter().find(|(m, _)| *m == mark)?;
+    let lower = row.get(vi)?.chars().next()?;
+    if first == cases[0] {
+        Some(lower)
+    } else {
+        lower.to_uppercase().next()
+    }
 }
 
 fn collapse(s: &str) -> String {
@@ -398,7 +452,23 @@ mod tests {
     }
 
     #[test]
+    fn tag_soup_is_seen() {
+        let mut f = BodyFacts::default();
+        read_html("<!DOCTYPE html><html><body>Hi</body></html>", &mut f);
+        assert!(!f.tag_soup);
+        read_html(
+            "<a href=x>y</a><!DOCTYPE><!DOCTYPE><!doctype><option><option>",
+            &mut f,
+        );
+        assert!(f.tag_soup);
+    }
+
+    #[test]
     fn entities_decode() {
         assert_eq!(decode_entities("a&amp;b&#x41;&#66;&bogus"), "a&bAB&bogus");
+        assert_eq!(
+            decode_entities("Activit&eacute;s &Eacute;t&eacute; &ccedil;a &uuml;ber &notanentity;"),
+            "Activités Été ça über &notanentity;"
+        );
     }
 }

@@ -285,6 +285,11 @@ pub fn scan(raw: &[u8], policy: &MailPolicy) -> Verdict {
                 "imp-sender-domain-invalid",
                 format!("From domain {} has no public suffix", fd.name),
             );
+        } else if let Some(c) = invalid_host_char(&fd.name) {
+            sc.add(
+                "imp-sender-domain-invalid",
+                format!("From domain {} contains {c:?}, not a host name", fd.name),
+            );
         } else if is_free_hosting(fd) {
             sc.add(
                 "imp-sender-free-hosting",
@@ -332,9 +337,28 @@ pub fn scan(raw: &[u8], policy: &MailPolicy) -> Verdict {
     // --- attachments
     let mut att_findings = Vec::new();
     let mut attachment_count = 0usize;
+    // Attachments other than pictures (inline logos and signatures are images).
+    let mut doc_attachments = 0usize;
+    // Attachment names are read like the subject: "Your_balance_of_27821$_will_be_blocked.pdf".
+    let mut att_names = String::new();
     for part in msg.attachments().take(policy.limits.max_attachments) {
         attachment_count += 1;
+        if !part
+            .content_type()
+            .is_some_and(|c| c.ctype().eq_ignore_ascii_case("image"))
+        {
+            doc_attachments += 1;
+        }
         let name = part.attachment_name().unwrap_or("").to_string();
+        if att_names.len() < MAX_ATTACHMENT_NAME_TEXT {
+            att_names.push(' ');
+            att_names.extend(
+                html::floor_str(&name, 200)
+                    .replace("%24", "$")
+                    .chars()
+                    .map(|c| if matches!(c, '_' | '-') { ' ' } else { c }),
+            );
+        }
         let ct = part
             .content_type()
             .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
@@ -356,6 +380,7 @@ pub fn scan(raw: &[u8], policy: &MailPolicy) -> Verdict {
                     let mut af = html::BodyFacts::default();
                     html::read_html(html::floor_str(h, 2 * 1024 * 1024), &mut af);
                     facts.password_form |= af.password_form;
+                    facts.tag_soup |= af.tag_soup;
                     facts.smuggling |= af.smuggling;
                     for l in af.links.into_iter().take(50) {
                         facts.links.push(l);
@@ -386,6 +411,16 @@ pub fn scan(raw: &[u8], policy: &MailPolicy) -> Verdict {
         let Some(host) = html::url_host(&link.href) else {
             continue;
         };
+        if let Some(c) = hidden_host_char(host) {
+            sc.add_once(
+                "link-obfuscated-html",
+                format!(
+                    "link host holds {c:?}: {}",
+                    html::floor_str(&link.href, 120)
+                ),
+            );
+            continue;
+        }
         if domain::is_ip_literal(host) {
             sc.add_once(
                 "link-ip-literal",
@@ -435,6 +470,15 @@ pub fn scan(raw: &[u8], policy: &MailPolicy) -> Verdict {
         sc.add(
             "link-html-smuggling",
             "script decodes data into a Blob for download".into(),
+        );
+    }
+    if facts.tag_soup {
+        sc.add(
+            "link-obfuscated-html",
+            format!(
+                "tag soup: more than {} <!DOCTYPE> in one body",
+                html::MAX_DOCTYPES
+            ),
         );
     }
     if facts.hidden_text {
@@ -572,14 +616,37 @@ pub fn scan(raw: &[u8], policy: &MailPolicy) -> Verdict {
             format!("display name shows {inner}, real sender {addr}"),
         );
     }
+    if let (Some(name), Some(fd)) = (&from_name, &from_dom)
+        && embedded_address(name).is_none()
+        && let Some(shown) = display_name_domain(name)
+        && !shown.same_org(fd)
+        && shown.label != fd.label
+    {
+        sc.add(
+            "imp-display-name-domain",
+            format!(
+                "display name shows {}, real sender domain {}",
+                shown.name, fd.registrable
+            ),
+        );
+    }
     let entries = from_entries(msg.from());
     let digits = from_name.as_deref().map_or(0, longest_digit_run);
     let junk = from_name.as_deref().is_some_and(junk_display_name);
-    if entries > 1 || digits >= 6 || junk {
+    if entries > 1 {
+        sc.add(
+            "imp-from-several",
+            format!(
+                "From has {entries} entries; display name \"{}\"",
+                html::floor_str(from_name.as_deref().unwrap_or(""), 80)
+            ),
+        );
+    }
+    if digits >= 6 || junk {
         sc.add(
             "imp-display-name-odd",
             format!(
-                "From has {entries} entries; display name \"{}\"",
+                "display name \"{}\"",
                 html::floor_str(from_name.as_deref().unwrap_or(""), 80)
             ),
         );
@@ -639,9 +706,32 @@ pub fn scan(raw: &[u8], policy: &MailPolicy) -> Verdict {
             ),
         );
     }
+    // The display name and attachment names are read with the subject (they are what
+    // the reader sees before opening anything).
+    let headline = format!(
+        "{subject} \u{2029} {} \u{2029}{att_names}",
+        from_name.as_deref().unwrap_or("")
+    );
     let lure_hits = policy
         .lures
-        .scan(&subject, html::floor_str(&facts.text, 16 * 1024));
+        .scan(&headline, html::floor_str(&facts.text, 16 * 1024));
+    if let Some(amount) = money_amount(&headline) {
+        sc.add(
+            "lure-money-subject",
+            format!("amount {amount} in the subject, sender or attachment name"),
+        );
+    }
+    if let Some(addr) = address_greeting(html::floor_str(&facts.text, 16 * 1024)) {
+        sc.add(
+            "lure-address-greeting",
+            format!("the body greets the reader as {addr}"),
+        );
+    } else if let Some(addr) = address_opening(&subject) {
+        sc.add(
+            "lure-address-greeting",
+            format!("the subject addresses the reader as {addr}"),
+        );
+    }
     let reply_outside = match (&reply_dom, &from_dom) {
         (Some(r), Some(f)) => !r.same_org(f),
         _ => false,
@@ -665,6 +755,32 @@ pub fn scan(raw: &[u8], policy: &MailPolicy) -> Verdict {
             } else {
                 sc.add(id, ev);
             }
+        }
+    }
+
+    let from_freemail = from_dom.as_ref().is_some_and(|d| is_listed(d, FREEMAIL));
+    let words = facts.text.split_whitespace().take(BARE_BODY_WORDS).count();
+    if from_freemail && doc_attachments > 0 && words < BARE_BODY_WORDS {
+        sc.add(
+            "att-freemail-bare",
+            format!(
+                "{doc_attachments} attachment(s) from {} with {words} words of text",
+                from_addr.as_deref().unwrap_or("")
+            ),
+        );
+    }
+    if from_freemail {
+        let body = html::floor_str(&facts.text, 16 * 1024);
+        let lower = body.to_lowercase();
+        if let Some(word) = CALLBACK_WORDS
+            .iter()
+            .find(|w| brands::contains_word(&lower, w))
+            && let Some(phone) = phone_number(body)
+        {
+            sc.add(
+                "lure-callback",
+                format!("\"{word}\" with a number to call: {phone}"),
+            );
         }
     }
 
@@ -694,7 +810,25 @@ pub fn scan(raw: &[u8], policy: &MailPolicy) -> Verdict {
     }
 
     // --- header mismatches (scored only in combination)
-    if reply_outside && let (Some(r), Some(f)) = (&reply_dom, &from_dom) {
+    // The provider's own domain only: `groups.msn.com` is a mailing list, not a mailbox.
+    let reply_freemail = reply_dom
+        .as_ref()
+        .is_some_and(|r| FREEMAIL.contains(&r.name.as_str()))
+        && match (&reply_addr, &from_addr) {
+            (Some(r), Some(f)) => !r.eq_ignore_ascii_case(f),
+            (Some(_), None) => true,
+            _ => false,
+        };
+    if reply_freemail {
+        sc.add(
+            "hdr-reply-to-freemail",
+            format!(
+                "From {} but Reply-To {}",
+                from_addr.as_deref().unwrap_or("(none)"),
+                reply_addr.as_deref().unwrap_or("")
+            ),
+        );
+    } else if reply_outside && let (Some(r), Some(f)) = (&reply_dom, &from_dom) {
         sc.add(
             "hdr-reply-to-mismatch",
             format!("From {} but Reply-To {}", f.registrable, r.registrable),
@@ -716,6 +850,23 @@ pub fn scan(raw: &[u8], policy: &MailPolicy) -> Verdict {
                 f.registrable, ed.registrable
             ),
         );
+    }
+    let envelope_dom = envelope
+        .as_deref()
+        .and_then(|e| addr_domain(e).or(Some(e)))
+        .and_then(DomainInfo::new);
+    for (role, d) in [
+        ("From", from_dom.as_ref()),
+        ("envelope", envelope_dom.as_ref()),
+    ] {
+        if let Some(d) = d
+            && let Some(tld) = abused_suffix(d)
+        {
+            sc.add_once(
+                "imp-sender-abused-tld",
+                format!("{role} domain {} is under {tld}", d.name),
+            );
+        }
     }
     // Received headers run newest first; an older hop stamped a day after a newer one is forged or broken.
     let out_of_order = received_dates
@@ -845,6 +996,233 @@ fn too_deep(msg: &mail_parser::Message<'_>, max: usize) -> Option<u64> {
     None
 }
 
+/// Most bytes of attachment names read with the subject.
+const MAX_ATTACHMENT_NAME_TEXT: usize = 1024;
+
+/// A character that cannot appear in a host name (`%`, `'`, `!`, ...): the From domain was
+/// written to display, not to receive mail.
+fn invalid_host_char(name: &str) -> Option<char> {
+    name.chars()
+        .find(|&c| !(c.is_alphanumeric() || matches!(c, '-' | '.' | '_')))
+}
+
+/// A control or invisible formatting character in a link's host: it cannot resolve as
+/// written, so it is there to break filters (some clients drop it and follow the rest).
+fn hidden_host_char(host: &str) -> Option<char> {
+    host.chars().find(|&c| {
+        c.is_control() || matches!(c as u32, 0xad | 0x200b..=0x200f | 0x2060..=0x2064 | 0xfeff)
+    })
+}
+
+/// A domain name written in a display name (`"Tether.to" <x@elsewhere.example>`): a token
+/// with a dot whose last label is a known public suffix.
+/// Only the name's first word counts: "CNET News.com Investor" is a publication's name,
+/// "Tether.to" or "proton.me support" presents itself as the site.
+fn display_name_domain(name: &str) -> Option<DomainInfo> {
+    let first = name
+        .split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '-'))
+        .find(|t| !t.is_empty())?;
+    let d = html::text_host(first).and_then(|h| DomainInfo::new(&h))?;
+    // "R.Hughes" is an initial and a surname (`.hughes` is a TLD).
+    (d.known_suffix && d.label.chars().count() >= 3).then_some(d)
+}
+
+/// TLDs and registry subdomain services with the highest phishing and spam abuse rates in
+/// the Spamhaus and Interisle reports (cheap or free registrations, little checking).
+const ABUSED_SUFFIXES: &[&str] = &[
+    "xyz", "top", "click", "beauty", "best", "icu", "cfd", "sbs", "buzz", "rest", "bond", "quest",
+    "lol", "mom", "monster", "cyou", "skin", "hair", "makeup", "autos", "boats", "yachts", "homes",
+    "tk", "ml", "ga", "cf", "gq", "work", "fit", "surf", "zip", "mov", "sa.com", "eu.org",
+];
+
+/// The abused suffix a domain is under, if any.
+fn abused_suffix(d: &DomainInfo) -> Option<&'static str> {
+    let tld = d.suffix.rsplit('.').next().unwrap_or("");
+    ABUSED_SUFFIXES
+        .iter()
+        .find(|s| d.suffix == **s || (!s.contains('.') && tld == **s))
+        .copied()
+}
+
+/// Currency markers that make a number a money amount (lowercase).
+const CURRENCY_WORDS: &[&str] = &["usd", "eur", "btc", "usdt", "usdc", "eth", "r$", "us$"];
+
+/// A money amount in `text`: a currency sign or code next to a number (`$3,500`,
+/// `250€`, `1.3426 BTC`, `R$ 119,35`). Returns the amount as written.
+fn money_amount(text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    let toks: Vec<&str> = lower.split_whitespace().take(300).collect();
+    let has_digit = |t: &str| t.chars().any(|c| c.is_ascii_digit());
+    let is_amount = |t: &str| {
+        let t = t.trim_matches(|c: char| !(c.is_alphanumeric() || "$€£+".contains(c)));
+        let t = t.trim_start_matches('+');
+        t.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && t.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | 'k' | 'm'))
+    };
+    for (i, t) in toks.iter().enumerate() {
+        // A sign glued to digits: "$3,500", "+26637$", "€4,000,000", "usd$87m".
+        if t.contains(['$', '€', '£']) && has_digit(t) {
+            let lead = t.trim_start_matches(|c: char| !(c.is_alphanumeric() || "$€£+".contains(c)));
+            // A code written before the sign: "usd$87m", "us$500", "r$1449,99".
+            let lead = ["usd", "us", "r"]
+                .iter()
+                .find_map(|p| {
+                    lead.strip_prefix(p)
+                        .filter(|r| r.starts_with(['$', '€', '£']))
+                })
+                .unwrap_or(lead);
+            let bare = lead.replace(['$', '€', '£'], "");
+            if is_amount(&bare) {
+                return Some(html::floor_str(t, 40).to_string());
+            }
+        }
+        // A currency code or a lone sign next to a number: "1.3426 BTC", "$ 500".
+        let word = t.trim_matches(|c: char| !(c.is_alphanumeric() || "$€£".contains(c)));
+        let code = CURRENCY_WORDS.contains(&word) || matches!(word, "$" | "€" | "£");
+        if code {
+            let prev = i.checked_sub(1).and_then(|j| toks.get(j));
+            let next = toks.get(i + 1);
+            if let Some(n) = prev
+                .filter(|p| is_amount(p))
+                .or(next.filter(|n| is_amount(n)))
+            {
+                return Some(html::floor_str(&format!("{n} {word}"), 40).to_string());
+            }
+        }
+    }
+    None
+}
+
+/// Fewer words of text than this around an attachment make a bare attachment.
+const BARE_BODY_WORDS: usize = 15;
+
+/// Wording of the invoice, renewal or order notices that ask the reader to call.
+const CALLBACK_WORDS: &[&str] = &[
+    "invoice",
+    "receipt",
+    "subscription",
+    "renewal",
+    "renewed",
+    "your order",
+    "order confirmed",
+    "purchase",
+    "charged",
+    "refund",
+    "cancel",
+    // The same in the other languages the lure tables cover.
+    "compra",
+    "fatura",
+    "assinatura",
+    "renovação",
+    "cobrança",
+    "reembolso",
+    "factura",
+    "suscripción",
+    "rechnung",
+    "abonnement",
+    "bestellung",
+    "commande",
+    "remboursement",
+    "bestelling",
+];
+
+/// A phone number as callback lures print it: 10 to 13 digits in 3 to 5 groups split by
+/// spaces, dashes, dots or parentheses, the last group 3 or 4 digits long
+/// (`(856)633-1822`, `+1 (844) 679-5541`, `1 808 303 2915`). Dates and times fail the
+/// last-group test (`2023.12.21 06:57`).
+fn phone_number(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let mut i = 0usize;
+    while i < b.len() {
+        let start_ok = b
+            .get(i)
+            .is_some_and(|&c| c.is_ascii_digit() || c == b'+' || c == b'(')
+            && i.checked_sub(1)
+                .and_then(|p| b.get(p))
+                .is_none_or(|c| !c.is_ascii_alphanumeric());
+        if !start_ok {
+            i += 1;
+            continue;
+        }
+        let (mut digits, mut groups, mut last, mut j) = (0usize, 0usize, 0usize, i);
+        let mut end = i;
+        while let Some(&c) = b.get(j) {
+            if j - i > 24 {
+                break;
+            }
+            if c.is_ascii_digit() {
+                if b.get(j.wrapping_sub(1)).is_none_or(|p| !p.is_ascii_digit()) || j == i {
+                    groups += 1;
+                    last = 0;
+                }
+                digits += 1;
+                last += 1;
+                end = j + 1;
+            } else if !matches!(c, b' ' | b'-' | b'.' | b'(' | b')' | b'+') {
+                break;
+            }
+            j += 1;
+        }
+        let after_ok = b.get(end).is_none_or(|c| !c.is_ascii_alphanumeric());
+        if (10..=13).contains(&digits)
+            && (3..=5).contains(&groups)
+            && (3..=4).contains(&last)
+            && after_ok
+        {
+            return text.get(i..end).map(str::to_string);
+        }
+        i = j.max(i + 1);
+    }
+    None
+}
+
+/// Greeting words after which a name is expected.
+const GREETINGS: &[&str] = &[
+    "dear", "hi", "hello", "hallo", "hey", "olá", "ola", "oi", "prezado", "prezada", "caro",
+    "cara", "bonjour", "beste", "geachte", "estimado", "estimada", "hola", "liebe", "lieber",
+    "ciao", "sr(a)", "geehrte", "geehrter",
+];
+
+/// The body greets the reader with an email address where a name belongs
+/// ("Hallo bob@example.com,"): the sender knows the address, not the person.
+fn address_greeting(text: &str) -> Option<String> {
+    let toks: Vec<&str> = text.split_whitespace().take(4000).collect();
+    for (i, t) in toks.iter().enumerate() {
+        // "Hi." ends a sentence ("Hi. Bob <bob@x> wrote:"); a greeting runs on.
+        let w = t.trim_end_matches([',', ':', '!']);
+        if !GREETINGS.iter().any(|g| g.eq_ignore_ascii_case(w)) {
+            continue;
+        }
+        for next in toks.iter().skip(i + 1).take(2) {
+            // `<bob@x>` is a quoted header, not a name.
+            if next.starts_with('<') {
+                break;
+            }
+            let a = next.trim_matches(|c: char| {
+                !(c.is_alphanumeric() || matches!(c, '@' | '.' | '-' | '_' | '+'))
+            });
+            if let Some((local, dom)) = a.split_once('@')
+                && !local.is_empty()
+                && dom.chars().any(char::is_alphabetic)
+            {
+                return Some(html::floor_str(a, 80).to_string());
+            }
+        }
+    }
+    None
+}
+
+/// A subject that opens by addressing an email address ("bob@example.com, your offer"),
+/// the subject-line form of [`address_greeting`].
+fn address_opening(subject: &str) -> Option<String> {
+    let first = subject.split_whitespace().next()?;
+    let addr = first.strip_suffix([',', ':'])?;
+    let (local, dom) = addr.split_once('@')?;
+    (!local.is_empty() && dom.chars().any(char::is_alphabetic))
+        .then(|| html::floor_str(addr, 80).to_string())
+}
+
 fn first_addr(a: Option<&Address<'_>>) -> (Option<String>, Option<String>) {
     // An unquoted comma in a display name ("Microsoft account team ,_<x@y>") splits it
     // into several entries: take the first name and the first real address.
@@ -935,6 +1313,16 @@ fn confusable_word(text: &str) -> Option<String> {
                 0x41..=0x5a | 0x61..=0x7a => latin = true,
                 // Letters of other scripts: confusable with Latin when their skeleton is ASCII.
                 0x370..=0x3ff | 0x400..=0x4ff | 0x530..=0x58f | 0x1d400..=0x1d7ff => other = true,
+                // Scripts never written inside a Latin word whose letters look Latin (Cherokee,
+                // Canadian syllabics, Tai Le, Lisu, IPA, phonetic small capitals, fullwidth):
+                // `bᥣoᥴkᥱd` reads "blocked" to a person and to no filter.
+                0x250..=0x2af
+                | 0x13a0..=0x13ff
+                | 0x1400..=0x167f
+                | 0x1950..=0x197f
+                | 0x1d00..=0x1d7f
+                | 0xa4d0..=0xa4ff
+                | 0xff21..=0xff5a => other = true,
                 // Invisible or overlay characters inside a word: filter evasion.
                 0x200b..=0x200d | 0x2060 | 0xad | 0x0334..=0x0338 | 0xe0000..=0xe0fff => {
                     hidden = true
@@ -1021,6 +1409,26 @@ const FREEMAIL: &[&str] = &[
     "uol.com.br",
     "bol.com.br",
     "terra.com.br",
+    "mail.com",
+    "msn.com",
+    "ymail.com",
+    "rocketmail.com",
+    "yahoo.co.uk",
+    "yahoo.com.br",
+    "yahoo.fr",
+    "hotmail.co.uk",
+    "hotmail.com.br",
+    "outlook.com.br",
+    "gmx.com",
+    "yandex.com",
+    "inbox.ru",
+    "rediffmail.com",
+    "qq.com",
+    "163.com",
+    "126.com",
+    "naver.com",
+    "libero.it",
+    "tutanota.com",
 ];
 
 /// Free hosting: the list above, or a private PSL suffix named like a hosting platform
@@ -1151,5 +1559,271 @@ impl<'p> Scorer<'p> {
             subject: html::floor_str(&subject, 1024).to_string(),
             from,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eml(headers: &str, body: &str) -> Vec<u8> {
+        format!("{headers}\r\nTo: reader@example.org\r\n\r\n{body}\r\n").into_bytes()
+    }
+
+    fn ids(v: &Verdict) -> Vec<&'static str> {
+        v.reasons
+            .iter()
+            .filter(|r| r.weight > 0.0)
+            .map(|r| r.id)
+            .collect()
+    }
+
+    fn fired(headers: &str, body: &str) -> Vec<&'static str> {
+        ids(&scan(&eml(headers, body), &MailPolicy::default()))
+    }
+
+    #[test]
+    fn sender_domain_with_non_host_characters_is_invalid() {
+        let hit = fired(
+            "From: Pedido <taxas@%pedidos.com>\r\nSubject: Pedido",
+            "Seu pedido",
+        );
+        assert!(hit.contains(&"imp-sender-domain-invalid"), "{hit:?}");
+        let ok = fired("From: Pedido <taxas@pedidos.com>\r\nSubject: Pedido", "x");
+        assert!(!ok.contains(&"imp-sender-domain-invalid"), "{ok:?}");
+        assert_eq!(invalid_host_char("a'b.example.com"), Some('\''));
+        assert_eq!(invalid_host_char("mail_1.example-x.com"), None);
+    }
+
+    #[test]
+    fn several_from_entries_fire_on_their_own_id() {
+        let hit = fired(
+            "From: \"Prize Team\", promo <promo@shop.example.com>\r\nSubject: Hello",
+            "Hello",
+        );
+        assert!(hit.contains(&"imp-from-several"), "{hit:?}");
+        assert!(!hit.contains(&"imp-display-name-odd"), "{hit:?}");
+        let one = fired("From: Promo <promo@shop.example.com>\r\nSubject: Hi", "Hi");
+        assert!(!one.contains(&"imp-from-several"), "{one:?}");
+    }
+
+    #[test]
+    fn display_name_that_is_another_domain() {
+        let hit = fired(
+            "From: \"Tether.to\" <support@helpdesk.example.com>\r\nSubject: Hi",
+            "Hi",
+        );
+        assert!(hit.contains(&"imp-display-name-domain"), "{hit:?}");
+        for from in [
+            "\"CNET News.com Investor\" <news@online.com>",
+            "\"Craig R.Hughes\" <craig@deersoft.com>",
+            "\"Example.com\" <news@mail.example.com>",
+        ] {
+            let v = fired(&format!("From: {from}\r\nSubject: Hi"), "Hi");
+            assert!(!v.contains(&"imp-display-name-domain"), "{from}: {v:?}");
+        }
+    }
+
+    #[test]
+    fn abused_suffixes_of_sender_and_envelope() {
+        let hit = fired("From: Offer <a@deals.xyz>\r\nSubject: Hi", "Hi");
+        assert!(hit.contains(&"imp-sender-abused-tld"), "{hit:?}");
+        let env = fired(
+            "Return-Path: <b@x.offers.sa.com>\r\nFrom: Offer <a@shop.example.com>\r\nSubject: Hi",
+            "Hi",
+        );
+        assert!(env.contains(&"imp-sender-abused-tld"), "{env:?}");
+        let ok = fired("From: Offer <a@deals.com>\r\nSubject: Hi", "Hi");
+        assert!(!ok.contains(&"imp-sender-abused-tld"), "{ok:?}");
+    }
+
+    #[test]
+    fn money_amounts_in_subject_like_text() {
+        for (text, want) in [
+            ("Can you handle USD$87M?", "usd$87m?"),
+            ("Score released: +$276 date", "+$276"),
+            ("Your balance: 1.3426 BTC", "1.3426 btc"),
+            ("My Donation €4,000,000,", "€4,000,000,"),
+            ("Compra de R$1449,99", "r$1449,99"),
+            ("Gewinnen Sie 250€ jetzt", "250€"),
+        ] {
+            assert_eq!(money_amount(text).as_deref(), Some(want), "{text}");
+        }
+        for text in [
+            "$B0KEl!!?N(B",
+            "Re: bug 1234 in usd parser",
+            "US$ rates",
+            "$PATH",
+        ] {
+            assert_eq!(money_amount(text), None, "{text}");
+        }
+        let hit = fired(
+            "From: Support <s@mining.example.com>\r\nSubject: Your balance: 1.3426 BTC",
+            "Hello",
+        );
+        assert!(hit.contains(&"lure-money-subject"), "{hit:?}");
+    }
+
+    #[test]
+    fn attachment_names_are_read_with_the_subject() {
+        let raw = "From: Laura <l@example.com>\r\nTo: r@example.org\r\nSubject: Hi\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+Content-Type: text/plain\r\n\r\nSee the file.\r\n--b\r\nContent-Type: application/pdf\r\n\
+Content-Disposition: attachment; filename=\"Your_balance_of_27821%24_will_be_blocked.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n";
+        let v = scan(raw.as_bytes(), &MailPolicy::default());
+        assert!(ids(&v).contains(&"lure-money-subject"), "{:?}", v.reasons);
+    }
+
+    #[test]
+    fn greeting_by_address() {
+        let hit = fired(
+            "From: Team <t@shop.example.com>\r\nSubject: News",
+            "Hallo reader@example.org, Sie haben gewonnen.",
+        );
+        assert!(hit.contains(&"lure-address-greeting"), "{hit:?}");
+        let caro = address_greeting("Caro (a) reader@example.org, voce possui valores");
+        assert_eq!(caro.as_deref(), Some("reader@example.org"));
+        // A reply that quotes its parent is not a greeting.
+        assert_eq!(
+            address_greeting("Hi.\n\nBob Smith <bob@example.org> wrote:"),
+            None
+        );
+        assert_eq!(address_greeting("Hi Bob, mail bob@example.org"), None);
+        let subj = fired(
+            "From: Team <t@shop.example.com>\r\nSubject: reader@example.org, your windows quote",
+            "Body",
+        );
+        assert!(subj.contains(&"lure-address-greeting"), "{subj:?}");
+    }
+
+    #[test]
+    fn freemail_reply_to_counts_only_in_combination_and_replaces_mismatch() {
+        let alone = scan(
+            &eml(
+                "From: Dr X <x@uni.example.edu>\r\nReply-To: x.private@gmail.com\r\nSubject: Hello",
+                "Please reply.",
+            ),
+            &MailPolicy::default(),
+        );
+        assert_eq!(alone.level, Level::Clean, "{:?}", alone.reasons);
+        let r = alone
+            .reasons
+            .iter()
+            .find(|r| r.id == "hdr-reply-to-freemail")
+            .expect("fires, unweighted");
+        assert_eq!(r.weight, 0.0);
+        assert!(
+            !alone
+                .reasons
+                .iter()
+                .any(|r| r.id == "hdr-reply-to-mismatch")
+        );
+        let with = fired(
+            "From: Dr X <x@uni.example.edu>\r\nReply-To: x.private@gmail.com\r\nSubject: Can you handle USD$87M?",
+            "Please reply.",
+        );
+        assert!(with.contains(&"hdr-reply-to-freemail"), "{with:?}");
+        // The same mailbox is no mismatch.
+        let same = scan(
+            &eml(
+                "From: <x@gmail.com>\r\nReply-To: x@gmail.com\r\nSubject: Hi",
+                "Hi",
+            ),
+            &MailPolicy::default(),
+        );
+        assert!(!same.reasons.iter().any(|r| r.id == "hdr-reply-to-freemail"));
+    }
+
+    #[test]
+    fn obfuscated_html_links_and_tag_soup() {
+        let ctl = fired(
+            "From: A <a@shop.example.com>\r\nSubject: Hi\r\nContent-Type: text/html",
+            "<a href=\"http://ex&#159;ample.com/x\">open</a>",
+        );
+        assert!(ctl.contains(&"link-obfuscated-html"), "{ctl:?}");
+        let soup = fired(
+            "From: A <a@shop.example.com>\r\nSubject: Hi\r\nContent-Type: text/html",
+            "<!DOCTYPE><!DOCTYPE><!DOCTYPE><a href=\"http://example.com/\">x</a>",
+        );
+        assert!(soup.contains(&"link-obfuscated-html"), "{soup:?}");
+        // A URL cut out of plain text with its trailing comma is not obfuscation.
+        let text = fired(
+            "From: A <a@shop.example.com>\r\nSubject: Hi",
+            "see http://www.example.com, thanks",
+        );
+        assert!(!text.contains(&"link-obfuscated-html"), "{text:?}");
+    }
+
+    #[test]
+    fn phone_numbers_as_callback_lures_print_them() {
+        for (text, want) in [
+            ("call us at (856)633-1822 today", "(856)633-1822"),
+            ("Support: +1 (844) 679-5541.", "+1 (844) 679-5541"),
+            ("ring 1 808 303 2915", "1 808 303 2915"),
+        ] {
+            assert_eq!(phone_number(text).as_deref(), Some(want), "{text}");
+        }
+        for text in [
+            "date 2023.12.21 time 06:57",
+            "order 813704788758188",
+            "receipt #390-66-709",
+            "version 1.2.3.4",
+        ] {
+            assert_eq!(phone_number(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn callback_lure_needs_freemail_wording_and_number() {
+        let body = "Your subscription was renewed. To cancel call (856)633-1822.";
+        let hit = fired(
+            "From: Billing <billing.desk@gmail.com>\r\nSubject: Order",
+            body,
+        );
+        assert!(hit.contains(&"lure-callback"), "{hit:?}");
+        let corp = fired(
+            "From: Billing <billing@shop.example.com>\r\nSubject: Order",
+            body,
+        );
+        assert!(!corp.contains(&"lure-callback"), "{corp:?}");
+        let no_number = fired(
+            "From: Billing <billing.desk@gmail.com>\r\nSubject: Order",
+            "Your subscription was renewed.",
+        );
+        assert!(!no_number.contains(&"lure-callback"), "{no_number:?}");
+    }
+
+    #[test]
+    fn bare_attachment_from_freemail() {
+        let raw = |from: &str, text: &str| {
+            format!(
+                "From: {from}\r\nTo: r@example.org\r\nSubject: Hi\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n\
+{text}\r\n--b\r\nContent-Type: application/pdf\r\n\
+Content-Disposition: attachment; filename=\"doc.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n"
+            )
+        };
+        let p = MailPolicy::default();
+        let bare = scan(raw("<someone@gmail.com>", "See it.").as_bytes(), &p);
+        let r = bare
+            .reasons
+            .iter()
+            .find(|r| r.id == "att-freemail-bare")
+            .expect("fires");
+        assert!(r.weight > 0.0);
+        let long = "Here is the report we discussed on Monday, with the figures for the \
+second quarter and the notes from the meeting.";
+        let wordy = scan(raw("<someone@gmail.com>", long).as_bytes(), &p);
+        assert!(!wordy.reasons.iter().any(|r| r.id == "att-freemail-bare"));
+        let corp = scan(raw("<someone@example.com>", "See it.").as_bytes(), &p);
+        assert!(!corp.reasons.iter().any(|r| r.id == "att-freemail-bare"));
+    }
+
+    #[test]
+    fn latin_lookalikes_from_other_scripts() {
+        assert!(confusable_word("We've b\u{1963}o\u{1974}k\u{1971}d your account").is_some());
+        assert!(confusable_word("Caf\u{e9} r\u{e9}sum\u{e9} \u{e4}rger").is_none());
     }
 }

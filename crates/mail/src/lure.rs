@@ -79,6 +79,29 @@ pub const CATEGORIES: &[(&str, &[&str])] = &[
             "uw account",
             "uw rekening",
             "inloggen",
+            "internet banking",
+            "atualização",
+            "connexion inhabituelle",
+            "connexions inhabituelles",
+            "activité inhabituelle",
+            "activités de connexion",
+            // Greetings of mail that does not know the reader's name.
+            "dear customer",
+            "dear user",
+            "dear member",
+            "dear account holder",
+            "dear valued customer",
+            "valued customer",
+            "prezado cliente",
+            "prezado(a) cliente",
+            "prezada cliente",
+            "caro cliente",
+            "estimado cliente",
+            "cher client",
+            "chère cliente",
+            "sehr geehrte kundin",
+            "sehr geehrter kunde",
+            "beste klant",
         ],
     ),
     (
@@ -89,6 +112,7 @@ pub const CATEGORIES: &[(&str, &[&str])] = &[
             "you won",
             "winner",
             "congratulations",
+            "congrats",
             "claim your",
             "reward",
             "rewards",
@@ -96,7 +120,6 @@ pub const CATEGORIES: &[(&str, &[&str])] = &[
             "giftcard",
             "free spins",
             "giveaway",
-            "airdrop",
             "prize",
             "jackpot",
             "selected to receive",
@@ -130,9 +153,15 @@ pub const CATEGORIES: &[(&str, &[&str])] = &[
             "act now",
             "100% free",
             "free gift",
-            "bitcoin",
             "ausgewählt",
             "you have been selected",
+            "casino",
+            "spins",
+            "welcome bonus",
+            "no deposit",
+            "kostenlos",
+            "gratuit",
+            "grátis",
         ],
     ),
     (
@@ -167,7 +196,10 @@ pub const CATEGORIES: &[(&str, &[&str])] = &[
             "su paquete",
             "envío",
             "uw pakket",
+            "pakket",
             "bezorging",
+            "levering",
+            "verzending",
         ],
     ),
     (
@@ -202,6 +234,15 @@ pub const CATEGORIES: &[(&str, &[&str])] = &[
             "beneficiário",
             "erbschaft",
             "nachlass",
+            "business proposal",
+            "investment fund",
+            "cancer",
+            "get back to me",
+            "your consent",
+            "doação",
+            "viúva",
+            "projeto",
+            "proposta de negócio",
         ],
     ),
     (
@@ -283,6 +324,59 @@ pub const CATEGORIES: &[(&str, &[&str])] = &[
             "vorstellungsgespräch",
             "offre d'emploi",
             "entretien",
+        ],
+    ),
+    (
+        "lure-crypto",
+        &[
+            "bitcoin",
+            "btc",
+            "usdt",
+            "usdc",
+            "tether",
+            "ethereum",
+            "cryptocurrency",
+            "cryptocurrencies",
+            "crypto wallet",
+            "airdrop",
+            "cloud mining",
+            "bitcoin mining",
+            "withdrawal",
+            "withdraw",
+            "your balance",
+            "account balance",
+            "tokens",
+            "blockchain",
+            "web3",
+            "nft",
+            "kyc",
+            "binance",
+            "exchange account",
+            "virtual assets",
+        ],
+    ),
+    (
+        "lure-legal",
+        &[
+            "court notice",
+            "subpoena",
+            "summons",
+            "legal action",
+            "arrest warrant",
+            "police complaint",
+            "intimação",
+            "citação",
+            "notificação extrajudicial",
+            "processo judicial",
+            "número do processo",
+            "tribunal",
+            "mandado",
+            "queixa",
+            "polícia",
+            "vorladung",
+            "strafanzeige",
+            "convocation",
+            "plainte",
         ],
     ),
 ];
@@ -380,5 +474,56 @@ mod tests {
         assert_eq!(hits[1].count, 0);
         // Not inside words.
         assert_eq!(m.scan("", "prizes")[1].count, 0);
+    }
+
+    fn count(m: &LureMatcher, id: &str, subject: &str, body: &str) -> usize {
+        let i = CATEGORIES
+            .iter()
+            .position(|(c, _)| *c == id)
+            .expect("category exists");
+        m.scan(subject, body)[i].count
+    }
+
+    #[test]
+    fn crypto_legal_and_greeting_phrases() {
+        let m = LureMatcher::new();
+        assert_eq!(
+            count(
+                &m,
+                "lure-crypto",
+                "",
+                "Withdraw your BTC before the airdrop ends"
+            ),
+            3
+        );
+        // "mining" alone is data mining, not crypto bait.
+        assert_eq!(count(&m, "lure-crypto", "", "data mining"), 0);
+        assert_eq!(
+            count(
+                &m,
+                "lure-legal",
+                "",
+                "Intimação: número do processo 0007162"
+            ),
+            2
+        );
+        assert_eq!(
+            count(
+                &m,
+                "lure-credential",
+                "",
+                "Dear customer, your account security"
+            ),
+            2
+        );
+        assert_eq!(
+            count(
+                &m,
+                "lure-credential",
+                "",
+                "Activités de connexion inhabituelles"
+            ),
+            1
+        );
     }
 }

@@ -114,8 +114,17 @@ signals! {
     imp_brand_lookalike_domain = 5.0, "imp-brand-lookalike-domain", Impersonation;
     /// The display name carries an address that is not the sender's.
     imp_display_name_address = 2.0, "imp-display-name-address", Impersonation;
-    /// The From header holds several entries, or a display name with a long number (ticket-like).
+    /// A display name with a long number (ticket-like) or padded with punctuation runs.
     imp_display_name_odd = 1.5, "imp-display-name-odd", Impersonation;
+    /// The From header holds several entries: clients show one of them, and RFC 5322 asks
+    /// for a Sender header then. Phish use it to show a bare name with no address.
+    imp_from_several = 2.5, "imp-from-several", Impersonation;
+    /// The display name is a domain name (`Tether.to`) that is not the sender's domain.
+    imp_display_name_domain = 2.0, "imp-display-name-domain", Impersonation;
+    /// The sender or envelope domain is under a TLD or registry subdomain service with a
+    /// high abuse rate (Spamhaus / Interisle lists: `.xyz`, `.top`, `.sa.com`, ...). A
+    /// reputation hint only: light, so it needs another signal.
+    imp_sender_abused_tld = 1.0, "imp-sender-abused-tld", Impersonation;
     /// The sender's local part looks machine-generated (random mixed case).
     imp_sender_random = 1.0, "imp-sender-random", Impersonation;
     /// Lure wording from a freemail address with a brand, one-word or numbered display name.
@@ -142,8 +151,24 @@ signals! {
     lure_recruiter = 1.5, "lure-recruiter", Lure;
     /// The subject or display name carries the recipient's own address (fake personalisation).
     lure_recipient_in_subject = 1.5, "lure-recipient-in-subject", Lure;
+    /// Crypto-asset bait (balance to withdraw, airdrop, cloud mining, USDT/BTC amounts).
+    lure_crypto = 1.5, "lure-crypto", Lure;
+    /// The body greets the reader by an email address ("Hello bob@example.com"): mass mail
+    /// that knows the address, not the person.
+    lure_address_greeting = 1.5, "lure-address-greeting", Lure;
+    /// An invoice, renewal or order notice from a freemail address that gives a phone
+    /// number to call (callback phishing, "telephone-oriented attack delivery").
+    lure_callback = 2.0, "lure-callback", Lure;
+    /// Legal-threat wording (court summons, lawsuit, police complaint).
+    lure_legal = 1.5, "lure-legal", Lure;
+    /// A money amount in the subject, display name or attachment name (`$3,500,000`,
+    /// `+0.3 BTC`, `€750`): the bait of prize, balance and advance-fee lures.
+    lure_money_subject = 1.0, "lure-money-subject", Lure;
     /// Reply-To goes to another registrable domain than From (in combination only).
     hdr_reply_to_mismatch = 1.0, "hdr-reply-to-mismatch", Headers;
+    /// Reply-To is another mailbox at a freemail provider: answers go to a throwaway
+    /// account (advance-fee and BEC). Replaces `hdr-reply-to-mismatch`; in combination only.
+    hdr_reply_to_freemail = 2.0, "hdr-reply-to-freemail", Headers;
     /// Return-Path / envelope sender in another registrable domain than From (in combination only).
     hdr_envelope_mismatch = 0.5, "hdr-envelope-mismatch", Headers;
     /// Received chain with hops out of time order or too many hops (in combination only).
@@ -162,8 +187,12 @@ signals! {
     link_html_smuggling = 4.0, "link-html-smuggling", Links;
     /// A form that asks for a password, in the body or an attachment.
     link_credential_form = 3.0, "link-credential-form", Links;
-    /// An HTML body that is images and links with almost no text.
-    link_image_only = 1.0, "link-image-only", Links;
+    /// An HTML body that is images and links with almost no text (image spam hides its
+    /// words from filters; 1.5 since it fired on no legitimate message of the evaluation).
+    link_image_only = 1.5, "link-image-only", Links;
+    /// HTML written to defeat parsers and filters: a link whose host holds characters no
+    /// host name can, or tag soup (several `<!DOCTYPE>`s in one body).
+    link_obfuscated_html = 2.0, "link-obfuscated-html", Links;
     /// Text hidden from the reader (zero-size or invisible), a filter-evasion trick.
     link_hidden_text = 2.0, "link-hidden-text", Links;
     /// The attachment's content is not what its extension says (magic bytes).
@@ -176,6 +205,9 @@ signals! {
     att_office_macro = 4.0, "att-office-macro", Attachments;
     /// An encrypted or nested archive.
     att_archive_evasive = 3.0, "att-archive-evasive", Attachments;
+    /// A document attachment from a freemail address with (almost) no text around it:
+    /// the file is the whole message. Needs another signal (people do send "see attached").
+    att_freemail_bare = 2.0, "att-freemail-bare", Attachments;
     /// An HTML or SVG attachment.
     att_html = 3.0, "att-html", Attachments;
     /// A calendar invitation attachment (.ics).

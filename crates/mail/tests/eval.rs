@@ -110,13 +110,14 @@ fn detection_and_false_positives_on_real_mail() {
             println!("MISS {p} {s:.1} {ids:?}");
         }
     }
-    // The target is 0.90. With general rules only (no rule naming a sample, no
-    // credit for missing authentication headers) the defaults reach 0.77 at 0.7 % false
-    // positives; this floor holds that result so a regression fails. Raising it to 0.90
-    // is open work (see docs/mail-triage.md, "Known gaps").
+    // The target: detection >= 0.90 and false positives <= 0.01, with general rules
+    // only (no rule names a file, sample, sender or subject; no credit for missing
+    // authentication headers; header mismatches count only next to another signal).
+    // The defaults reach 0.915 (453/495) at 0.67 % (14/2,075): the margin is seven
+    // messages, so a regression of a few signals fails here.
     assert!(
-        detection >= 0.77,
-        "detection {detection:.3} below the 0.77 floor"
+        detection >= 0.90,
+        "detection {detection:.3} below the 0.90 target"
     );
     assert!(fp <= 0.01, "false positives {fp:.3} above 0.01");
 }
