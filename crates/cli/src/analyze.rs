@@ -3,7 +3,7 @@
 use crate::{Failure, output};
 use anyhow::{Context, anyhow};
 use clap::Args;
-use sekisho_engine::{Outcome, analyze_paths};
+use sekisho_engine::{AnalyzeOptions, Outcome, analyze_paths_with};
 use sekisho_event::RunStats;
 use sekisho_model::Org;
 use sekisho_report::{Analysis, ReportContext, SiteInfo};
@@ -23,6 +23,10 @@ pub struct AnalyzeArgs {
     /// Print one JSON document (stats, alerts, incidents) to stdout instead of the summary.
     #[arg(long)]
     pub json: bool,
+    /// Sigma rules (YAML files or directories) to run on the host logs among the inputs;
+    /// may be repeated. Rules that do not load are listed on stderr.
+    #[arg(long, value_name = "PATH")]
+    pub sigma: Vec<PathBuf>,
     /// Zeek log files or directories (TSV or JSON, plain or gzip); `-` reads stdin.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
@@ -31,7 +35,10 @@ pub struct AnalyzeArgs {
 pub fn run(args: AnalyzeArgs) -> Result<u8, Failure> {
     let org = Org::load(&args.org).map_err(|e| Failure::input(anyhow!("{e}")))?;
     check_inputs(&args.inputs)?;
-    let (outcome, stats) = run_analysis(&org, &args.inputs);
+    let options = AnalyzeOptions {
+        host_rules: crate::sigma::load_for_run(&args.sigma)?,
+    };
+    let (outcome, stats) = run_analysis(&org, &args.inputs, &options);
     let context = report_context(&org, &args.inputs);
     let analysis = Analysis {
         context: &context,
@@ -84,9 +91,19 @@ pub fn check_inputs(inputs: &[PathBuf]) -> Result<(), Failure> {
 }
 
 /// Runs the engine with a progress spinner on stderr.
-pub fn run_analysis(org: &Org, inputs: &[PathBuf]) -> (Outcome, RunStats) {
+pub fn run_analysis(
+    org: &Org,
+    inputs: &[PathBuf],
+    options: &AnalyzeOptions,
+) -> (Outcome, RunStats) {
     let bar = output::reading_bar();
-    let result = analyze_paths(org, inputs, &mut |p| output::show(&bar, p));
+    let result = analyze_paths_with(
+        org,
+        inputs,
+        options,
+        &mut |p| output::show(&bar, p),
+        &mut sekisho_engine::NoObserver,
+    );
     bar.finish_and_clear();
     result
 }

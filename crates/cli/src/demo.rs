@@ -54,7 +54,7 @@ pub fn run(args: DemoArgs) -> Result<u8, Failure> {
     let org = Org::load(&summary.org_path).map_err(|e| anyhow!("{e}"))?;
     let inputs = vec![summary.zeek_dir.clone()];
     let analysis_start = Instant::now();
-    let (outcome, stats) = run_analysis(&org, &inputs);
+    let (outcome, stats) = run_analysis(&org, &inputs, &Default::default());
     let analysed = analysis_start.elapsed();
     let context = report_context(&org, &inputs);
     let analysis = Analysis {

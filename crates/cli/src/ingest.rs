@@ -3,7 +3,7 @@
 use crate::{Failure, analyze, output};
 use anyhow::anyhow;
 use clap::Args;
-use sekisho_engine::{FlowObserver, Outcome, analyze_paths_observed};
+use sekisho_engine::{AnalyzeOptions, FlowObserver, Outcome, analyze_paths_with};
 use sekisho_event::{Flow, RunStats};
 use sekisho_model::{Enriched, Org};
 use sekisho_store::{
@@ -30,6 +30,10 @@ pub struct IngestArgs {
     /// Commit (acknowledge) after this many flows; smaller commits mean more, smaller files.
     #[arg(long, default_value_t = sekisho_store::COMMIT_ROWS, value_name = "FLOWS")]
     pub commit_rows: usize,
+    /// Sigma rules (YAML files or directories) to run on the host logs among the inputs;
+    /// their alerts are stored with the others. May be repeated.
+    #[arg(long, value_name = "PATH")]
+    pub sigma: Vec<PathBuf>,
     /// Zeek logs, packet captures, NetFlow/IPFIX files or directories (not stdin: an input
     /// is identified by the hash of its bytes).
     #[arg(required = true, value_name = "INPUT")]
@@ -196,10 +200,13 @@ pub fn run(args: IngestArgs) -> Result<u8, Failure> {
         )));
     }
     analyze::check_inputs(&args.inputs)?;
+    let options = AnalyzeOptions {
+        host_rules: crate::sigma::load_for_run(&args.sigma)?,
+    };
     let writer = StoreWriter::open(&args.store)
         .map_err(|e| Failure::input(anyhow!("{e}")))?
         .with_commit_rows(args.commit_rows);
-    let (outcome, stats, figures) = ingest(&org, &args.inputs, writer)?;
+    let (outcome, stats, figures) = ingest(&org, &args.inputs, &options, writer)?;
     if args.json {
         let doc = serde_json::json!({
             "stats": stats,
@@ -250,6 +257,7 @@ pub fn run(args: IngestArgs) -> Result<u8, Failure> {
 pub fn ingest(
     org: &Org,
     inputs: &[PathBuf],
+    options: &AnalyzeOptions,
     writer: StoreWriter,
 ) -> Result<(Outcome, RunStats, WriteStats), Failure> {
     let mut observer = StoreObserver {
@@ -261,8 +269,13 @@ pub fn ingest(
         error: None,
     };
     let bar = output::reading_bar();
-    let (outcome, stats) =
-        analyze_paths_observed(org, inputs, &mut |p| output::show(&bar, p), &mut observer);
+    let (outcome, stats) = analyze_paths_with(
+        org,
+        inputs,
+        options,
+        &mut |p| output::show(&bar, p),
+        &mut observer,
+    );
     bar.finish_and_clear();
     let store_failed = |e: StoreError| Failure::input(anyhow!("store: {e}"));
     if let Some(e) = observer.error.take() {

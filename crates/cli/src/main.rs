@@ -14,6 +14,7 @@ mod mail;
 mod output;
 mod policy;
 mod serve;
+mod sigma;
 mod simulate;
 
 use clap::{Parser, Subcommand};
@@ -60,6 +61,8 @@ enum Command {
     Verify(ingest::VerifyArgs),
     /// Attest whether any unauthorized access happened in a period, and what was watched.
     Attest(attest::AttestArgs),
+    /// Check Sigma rules: which load, and why the others do not.
+    Sigma(sigma::SigmaArgs),
 }
 
 /// An error with the exit code it maps to.
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest::run(args),
         Command::Verify(args) => ingest::verify(args),
         Command::Attest(args) => attest::run(args),
+        Command::Sigma(args) => sigma::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

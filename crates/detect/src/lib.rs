@@ -139,7 +139,7 @@
 //! detectors over 1M generated, enriched flows of a 4,600-host organisation (see
 //! `benches/detectors.rs`). State-table lookups (memory latency) dominate: fan-out, beacon
 //! and pivot-chain are ~80% of the time; every other detector returns early on most flows.
-use sekisho_event::{Alert, AppContext, Flow, HostEvent, Logon};
+use sekisho_event::{Alert, AppContext, Flow, HostEvent, HostRecord, Logon, Severity};
 use sekisho_model::{Enriched, Org};
 
 pub mod bounded;
@@ -294,6 +294,29 @@ pub trait HostDetector: std::fmt::Debug {
     /// End of input: emit what is still pending.
     fn finish(&mut self, out: &mut AlertSink);
     fn stats(&self) -> DetectorStats;
+}
+
+/// What an alert from a rule of a [`HostRules`] set says about the rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleMeta {
+    /// The rule's own id (a Sigma rule's UUID), or its title when it has none.
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    /// The first ATT&CK technique among the rule's tags (`T1021.002`).
+    pub attack: Option<String>,
+    /// The file the rule came from.
+    pub path: String,
+}
+
+/// Rules matched against every host record as it is read, before the built-in detectors'
+/// slimming: all records, all their fields (Sigma rules, implemented in `sekisho-sigma`).
+/// The matches become alerts through [`detectors::host_rules::alerts`].
+pub trait HostRules: Send + Sync + std::fmt::Debug {
+    /// Appends to `out` the index of every rule that matches `record`.
+    fn matches(&self, record: &HostRecord, out: &mut Vec<u32>);
+    /// The rule with index `index`.
+    fn rule(&self, index: u32) -> Option<&RuleMeta>;
 }
 
 /// A [`HOST_REGISTRY`] entry, like [`DetectorSpec`] for host detectors.

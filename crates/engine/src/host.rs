@@ -8,19 +8,29 @@
 //! Only what host detectors read is kept (logons, the event kinds in [`wanted`], and of
 //! their raw fields only the few in [`KEPT_FIELDS`]), at most [`MAX_HOST_RECORDS`] records;
 //! further records are counted as skipped.
+//!
+//! With a rule set ([`HostRules`], Sigma), every Windows record is read whole and matched
+//! as it is read, in the reading threads; only the matching records are kept (at most
+//! [`MAX_RULE_MATCHES`]) and become alerts in time order.
 
 use crate::Pipeline;
-use sekisho_detect::{AlertSink, DetectorStats, HostDetector};
+use sekisho_detect::{AlertSink, DetectorStats, HostDetector, HostRules};
 use sekisho_event::{Fields, HostEventKind, HostRecord, LogonAction, RunStats};
 use sekisho_hostlog::source::{Format, sniff};
-use sekisho_hostlog::{HostSink, ReadOptions, read_paths};
+use sekisho_hostlog::{HostSink, Keep, ReadOptions, read_paths_into};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Most host records held for the detectors in one run (each a few hundred bytes once
 /// slimmed); past it records are counted in `RunStats::skipped` and not analysed.
 pub const MAX_HOST_RECORDS: usize = 1_000_000;
+
+/// Most (rule, record) matches kept for alerting in one run; past it matches are counted
+/// in `RunStats::skipped`. Alerts fold repeats per hour, so this bounds memory, not alerts
+/// of distinct rules and hosts.
+pub const MAX_RULE_MATCHES: usize = 200_000;
 
 /// Bytes read from the start of a file to tell what it is.
 const SNIFF_BYTES: usize = 4096;
@@ -127,16 +137,49 @@ fn slim(fields: &Fields) -> Fields {
 }
 
 /// The [`HostSink`] of `analyze`: keeps what host detectors read, slimmed, up to
-/// [`MAX_HOST_RECORDS`].
+/// [`MAX_HOST_RECORDS`], and the records a rule set matches.
 #[derive(Debug, Default)]
 pub struct HostKeep {
     pub records: Vec<HostRecord>,
     /// Records not kept because the cap was reached.
     pub dropped: u64,
+    /// Rules matched against every record as it is read.
+    pub rules: Option<Arc<dyn HostRules>>,
+    /// (rule index, record) for every match, up to [`MAX_RULE_MATCHES`].
+    pub matched: Vec<(u32, HostRecord)>,
+    /// Matches not kept because the cap was reached.
+    pub matches_dropped: u64,
+    scratch: Vec<u32>,
+}
+
+impl HostKeep {
+    /// A sink that also matches `rules`.
+    pub fn with_rules(rules: Option<Arc<dyn HostRules>>) -> Self {
+        HostKeep {
+            rules,
+            ..HostKeep::default()
+        }
+    }
+
+    fn match_rules(&mut self, record: &HostRecord) {
+        let Some(rules) = &self.rules else {
+            return;
+        };
+        self.scratch.clear();
+        rules.matches(record, &mut self.scratch);
+        for &rule in &self.scratch {
+            if self.matched.len() >= MAX_RULE_MATCHES {
+                self.matches_dropped += 1;
+            } else {
+                self.matched.push((rule, record.clone()));
+            }
+        }
+    }
 }
 
 impl HostSink for HostKeep {
     fn record(&mut self, mut record: HostRecord) {
+        self.match_rules(&record);
         if !wanted(&record) {
             return;
         }
@@ -159,6 +202,13 @@ impl HostSink for HostKeep {
         }
         self.records.append(&mut other.records);
         self.dropped += other.dropped;
+        let room = MAX_RULE_MATCHES.saturating_sub(self.matched.len());
+        if other.matched.len() > room {
+            self.matches_dropped += (other.matched.len() - room) as u64;
+            other.matched.truncate(room);
+        }
+        self.matched.append(&mut other.matched);
+        self.matches_dropped += other.matches_dropped;
     }
 }
 
@@ -191,6 +241,17 @@ impl Pipeline<'_> {
         run(&mut detectors, records, &mut self.sink);
         detectors.iter().map(|d| (d.id(), d.stats())).collect()
     }
+
+    /// Turns rule matches (sorted here by time, then rule) into alerts in the pipeline's
+    /// sink; returns the aggregation's bounded state.
+    pub fn push_rule_matches(
+        &mut self,
+        rules: &dyn HostRules,
+        matches: &mut [(u32, HostRecord)],
+    ) -> DetectorStats {
+        matches.sort_by(|a, b| (sort_key(&a.1), a.0).cmp(&(sort_key(&b.1), b.0)));
+        sekisho_detect::detectors::host_rules::alerts(self.org, rules, matches, &mut self.sink)
+    }
 }
 
 fn run(detectors: &mut [Box<dyn HostDetector + '_>], records: &[HostRecord], sink: &mut AlertSink) {
@@ -212,15 +273,30 @@ fn run(detectors: &mut [Box<dyn HostDetector + '_>], records: &[HostRecord], sin
 pub(crate) fn analyze_host(
     pipeline: &mut Pipeline<'_>,
     files: &[PathBuf],
+    rules: Option<&Arc<dyn HostRules>>,
     stats: &mut RunStats,
 ) -> BTreeMap<&'static str, DetectorStats> {
     if files.is_empty() {
         return BTreeMap::new();
     }
-    let mut collected = read_paths::<HostKeep>(files, &ReadOptions::default());
+    let opts = ReadOptions {
+        keep: if rules.is_some() {
+            Keep::All
+        } else {
+            Keep::Normalised
+        },
+        ..ReadOptions::default()
+    };
+    let mut collected = read_paths_into(files, &opts, || HostKeep::with_rules(rules.cloned()));
     stats.merge(&collected.stats);
-    stats.skipped += collected.sink.dropped;
-    pipeline.push_host_records(&mut collected.sink.records)
+    let sink = &mut collected.sink;
+    stats.skipped += sink.dropped + sink.matches_dropped;
+    let mut out = pipeline.push_host_records(&mut sink.records);
+    if let Some(rules) = rules {
+        let s = pipeline.push_rule_matches(rules.as_ref(), &mut sink.matched);
+        out.insert(sekisho_detect::detectors::host_rules::ID, s);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ mod host;
 
 pub use capture::MAX_SORTED_FLOWS;
 use capture::{CaptureStream, Content};
-pub use host::{HostKeep, MAX_HOST_RECORDS, host_files, is_host_log};
+pub use host::{HostKeep, MAX_HOST_RECORDS, MAX_RULE_MATCHES, host_files, is_host_log};
 use sekisho_detect::{AlertSink, Detector, DetectorStats, FlowView};
 use sekisho_event::{
     Alert, AppContext, AppKind, AppRecord, ConnState, Flow, Incident, Proto, RunStats, Service, Uid,
@@ -245,6 +245,13 @@ pub fn analyze_paths(
     analyze_paths_observed(org, inputs, progress, &mut NoObserver)
 }
 
+/// What an analysis runs besides the org's own detectors.
+#[derive(Debug, Default, Clone)]
+pub struct AnalyzeOptions {
+    /// Rules matched against every host record (Sigma rules from `--sigma`).
+    pub host_rules: Option<Arc<dyn sekisho_detect::HostRules>>,
+}
+
 /// Sees every flow an analysis runs through the pipeline, with its enrichment and the
 /// input file it came from: how `sekisho ingest` stores what `analyze` analyses.
 pub trait FlowObserver {
@@ -255,8 +262,9 @@ pub trait FlowObserver {
     fn on_flow(&mut self, file: u32, flow: &Flow, enriched: &Enriched);
 }
 
-/// The observer of a plain analysis.
-struct NoObserver;
+/// The observer of a plain analysis: sees nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoObserver;
 
 impl FlowObserver for NoObserver {
     fn open_file(&mut self, _: &std::path::Path, _: &str) -> u32 {
@@ -272,12 +280,28 @@ pub fn analyze_paths_observed(
     progress: &mut dyn FnMut(Progress),
     observer: &mut dyn FlowObserver,
 ) -> (Outcome, RunStats) {
+    analyze_paths_with(org, inputs, &AnalyzeOptions::default(), progress, observer)
+}
+
+/// [`analyze_paths_observed`] with `options`.
+pub fn analyze_paths_with(
+    org: &Org,
+    inputs: &[PathBuf],
+    options: &AnalyzeOptions,
+    progress: &mut dyn FnMut(Progress),
+    observer: &mut dyn FlowObserver,
+) -> (Outcome, RunStats) {
     let mut stats = RunStats::default();
     let mut pipeline = Pipeline::new(org);
     // --- host evidence (host.rs): told by content, analysed on its own into the same sink,
     // and kept away from the Zeek and capture readers below.
     let host_inputs = host::host_files(inputs);
-    let host_stats = host::analyze_host(&mut pipeline, &host_inputs, &mut stats);
+    let host_stats = host::analyze_host(
+        &mut pipeline,
+        &host_inputs,
+        options.host_rules.as_ref(),
+        &mut stats,
+    );
     let host_set: HashSet<&std::path::Path> = host_inputs.iter().map(|p| p.as_path()).collect();
     let files: Vec<LogFile> = sekisho_zeek::discover(inputs)
         .into_iter()

@@ -279,6 +279,9 @@ pub enum HostEventKind {
     SudoCommand,
     /// A session opened (or refused) by `su`.
     SuSession,
+    /// A Windows record of no kind above, kept whole for rule engines (Sigma) when the
+    /// reader is asked to keep every record.
+    Other,
 }
 
 impl HostEventKind {
@@ -307,6 +310,7 @@ impl HostEventKind {
             HostEventKind::AuditPolicyChanged => "audit-policy-changed",
             HostEventKind::SudoCommand => "sudo-command",
             HostEventKind::SuSession => "su-session",
+            HostEventKind::Other => "other",
         }
     }
 }

@@ -42,8 +42,11 @@ pub mod syslog;
 pub mod winevent;
 
 pub use continuity::{Break, Continuity, LogContinuity, Verdict};
-pub use source::{Collected, CountSink, FileCount, HostSink, ReadOptions, read_paths};
+pub use source::{
+    Collected, CountSink, FileCount, HostSink, ReadOptions, read_paths, read_paths_into,
+};
 pub use summary::{LogonGroup, LogonSummary};
+pub use winevent::Keep;
 
 /// `s` cut to at most `max` bytes at a character boundary, owned.
 pub(crate) fn cut_string(s: &str, max: usize) -> String {

@@ -11,7 +11,7 @@ use crate::continuity::Continuity;
 use crate::syslog::{
     SyslogContext, SyslogLine, auth_program, parse_syslog_line, parse_untimed_line,
 };
-use crate::winevent::{RawEvent, normalise, parse_json_record};
+use crate::winevent::{Keep, RawEvent, normalise_as, parse_json_record_as};
 use rayon::prelude::*;
 use sekisho_event::{HostEventKind, HostOrigin, HostRecord, RejectReason, RunStats, Timestamp};
 use std::io::{BufRead, BufReader, Read};
@@ -76,6 +76,9 @@ pub struct ReadOptions {
     pub gap_threshold_micros: i64,
     /// Reject EVTX chunks whose checksums do not match (as `evtx_dump --validate-checksums`).
     pub validate_checksums: bool,
+    /// Which Windows records reach the sink: the normalised kinds only, or every record
+    /// (for Sigma rules).
+    pub keep: Keep,
 }
 
 impl Default for ReadOptions {
@@ -87,6 +90,7 @@ impl Default for ReadOptions {
             // As evtx_dump: dirty logs (not closed cleanly) often have bad checksums but
             // readable records, and a forensic reader wants those records.
             validate_checksums: false,
+            keep: Keep::Normalised,
         }
     }
 }
@@ -119,8 +123,13 @@ impl<S: HostSink> Default for Collected<S> {
 impl<S: HostSink> Collected<S> {
     /// Empty, with the continuity gap threshold `gap` (µs).
     pub fn new(gap: i64) -> Self {
+        Self::with_sink(gap, S::default())
+    }
+
+    /// Empty around `sink`.
+    pub fn with_sink(gap: i64, sink: S) -> Self {
         Collected {
-            sink: S::default(),
+            sink,
             stats: RunStats::default(),
             continuity: Continuity::new(gap),
             files: Vec::new(),
@@ -243,6 +252,16 @@ fn walk(p: &Path, depth: usize, out: &mut Vec<PathBuf>, stats: &mut RunStats) {
 
 /// Reads every input (files and directories, any mix of formats) in parallel.
 pub fn read_paths<S: HostSink>(inputs: &[PathBuf], opts: &ReadOptions) -> Collected<S> {
+    read_paths_into(inputs, opts, S::default)
+}
+
+/// [`read_paths`], each worker's sink made by `make_sink` (for sinks that carry shared
+/// state, such as compiled rules).
+pub fn read_paths_into<S: HostSink>(
+    inputs: &[PathBuf],
+    opts: &ReadOptions,
+    make_sink: impl Fn() -> S + Sync,
+) -> Collected<S> {
     let mut stats = RunStats::default();
     let files = discover(inputs, &mut stats);
     // Many files: one per thread, each read serially; one big file: its chunks in parallel.
@@ -251,13 +270,16 @@ pub fn read_paths<S: HostSink>(inputs: &[PathBuf], opts: &ReadOptions) -> Collec
     let mut out = files
         .par_iter()
         .fold(
-            || Collected::<S>::new(gap),
+            || Collected::<S>::with_sink(gap, make_sink()),
             |mut acc, f| {
                 read_file(f, opts, per_file_threads, &mut acc);
                 acc
             },
         )
-        .reduce(|| Collected::<S>::new(gap), Collected::merge);
+        .reduce(
+            || Collected::<S>::with_sink(gap, make_sink()),
+            Collected::merge,
+        );
     stats.merge(&out.stats);
     out.stats = stats;
     out
@@ -285,7 +307,7 @@ pub fn read_file<S: HostSink>(
     acc.stats.files += 1;
     match format {
         Format::Evtx => read_evtx(path, &name, opts, threads, acc),
-        Format::EventJson => read_event_json(path, &name, acc),
+        Format::EventJson => read_event_json(path, &name, opts.keep, acc),
         Format::JournalJson => read_journal_json(path, &name, acc),
         Format::Syslog => read_syslog(path, &name, opts, acc),
         Format::Unknown => acc.stats.reject_file(
@@ -435,13 +457,14 @@ fn read_evtx_parser<T: std::io::Read + std::io::Seek, S: HostSink>(
         file: name.to_string(),
         line: 0,
     });
+    let keep = opts.keep;
     let work = move |rec: evtx::err::Result<evtx::EvtxRecord<'_>>| -> evtx::err::Result<Result<Decoded, (u64, String)>> {
         let rec = rec?;
         let id = rec.event_record_id;
         let json = rec.into_json_bytes()?;
-        Ok(match parse_json_record(&json.data) {
+        Ok(match parse_json_record_as(&json.data, keep) {
             Ok(raw) => {
-                let record = normalise(&raw, &origin);
+                let record = normalise_as(&raw, &origin, keep);
                 Ok(Decoded { raw, record })
             }
             Err(e) => Err((id, e.to_string())),
@@ -708,7 +731,7 @@ fn read_journal_json<S: HostSink>(path: &Path, name: &str, acc: &mut Collected<S
 
 /// `evtx_dump -o jsonl` / Winlogbeat NDJSON (one object a line) and `evtx_dump -o json`
 /// (pretty objects, each after a `Record N` line, starting with `{` in column 0).
-fn read_event_json<S: HostSink>(path: &Path, name: &str, acc: &mut Collected<S>) {
+fn read_event_json<S: HostSink>(path: &Path, name: &str, keep: Keep, acc: &mut Collected<S>) {
     let Some(mut lines) = open_lines(path, name, &mut acc.stats) else {
         return;
     };
@@ -729,9 +752,9 @@ fn read_event_json<S: HostSink>(path: &Path, name: &str, acc: &mut Collected<S>)
                 file: name.to_string(),
                 line,
             };
-            match parse_json_record(rec) {
+            match parse_json_record_as(rec, keep) {
                 Ok(raw) => {
-                    let record = normalise(&raw, &origin);
+                    let record = normalise_as(&raw, &origin, keep);
                     absorb(&raw, record, name, acc);
                 }
                 Err(e) => acc

@@ -116,11 +116,33 @@ fn classify(channel: &str, provider: &str, id: u32) -> Option<Class> {
     None
 }
 
+/// Which Windows records a reader keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Keep {
+    /// Only the events [`wanted`] names, with their data fields; others are counted and
+    /// skipped without reading their data (the fast path of the built-in detectors).
+    #[default]
+    Normalised,
+    /// Every record with its data fields, the unclassified ones as
+    /// [`HostEventKind::Other`]: what a rule engine (Sigma) needs.
+    All,
+}
+
 /// Turns a raw Windows event into a logon or host event; `None` for events we do not
 /// normalise or that have no time.
 pub fn normalise(raw: &RawEvent, origin: &HostOrigin) -> Option<HostRecord> {
-    let class = classify(&raw.channel, &raw.provider, raw.event_id)?;
+    normalise_as(raw, origin, Keep::Normalised)
+}
+
+/// [`normalise`], keeping unclassified records as [`HostEventKind::Other`] under
+/// [`Keep::All`].
+pub fn normalise_as(raw: &RawEvent, origin: &HostOrigin, keep: Keep) -> Option<HostRecord> {
     let ts = raw.ts?;
+    let class = match classify(&raw.channel, &raw.provider, raw.event_id) {
+        Some(c) => c,
+        None if keep == Keep::All => Class::Event(HostEventKind::Other),
+        None => return None,
+    };
     let f = &raw.fields;
     let host = non_empty(&raw.computer);
     let channel = non_empty(&raw.channel);
@@ -288,6 +310,15 @@ fn fill_event(e: &mut HostEvent, f: &Fields) {
         K::AuditPolicyChanged => {
             e.object = val(f, "SubcategoryGuid").or_else(|| val(f, "CategoryId"));
         }
+        K::Other => {
+            e.target_user = val(f, "TargetUserName");
+            e.process = val(f, "Image").or_else(|| val(f, "NewProcessName"));
+            e.command = val(f, "CommandLine");
+            e.source_ip = f
+                .get("IpAddress")
+                .or_else(|| f.get("SourceIp"))
+                .and_then(parse_ip);
+        }
         K::SudoCommand | K::SuSession => {}
     }
 }
@@ -329,7 +360,16 @@ fn parse_port(s: &str) -> Option<u16> {
 /// "EventData":{..}}}`) or as Winlogbeat ships it (`{"@timestamp":..,"winlog":{..}}`).
 /// Data fields are kept only for events [`wanted`] says we normalise.
 pub fn parse_json_record(bytes: &[u8]) -> Result<RawEvent, JsonError> {
-    let doc: Doc = serde_json::from_slice(bytes).map_err(|e| JsonError::Syntax(short(&e)))?;
+    parse_json_record_as(bytes, Keep::Normalised)
+}
+
+/// [`parse_json_record`], keeping every record's data fields under [`Keep::All`].
+pub fn parse_json_record_as(bytes: &[u8], keep: Keep) -> Result<RawEvent, JsonError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let doc = DocSeed { keep }
+        .deserialize(&mut de)
+        .and_then(|d| de.end().map(|()| d))
+        .map_err(|e| JsonError::Syntax(short(&e)))?;
     let mut raw = match doc {
         Doc::Evtx(raw) => raw,
         Doc::Beat(raw) => raw,
@@ -355,9 +395,15 @@ enum Doc {
     Unknown,
 }
 
-impl<'de> Deserialize<'de> for Doc {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
+/// Reads a [`Doc`], keeping what `keep` says.
+struct DocSeed {
+    keep: Keep,
+}
+
+impl<'de> DeserializeSeed<'de> for DocSeed {
+    type Value = Doc;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Doc, D::Error> {
+        struct V(Keep);
         impl<'de> Visitor<'de> for V {
             type Value = Doc;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -368,8 +414,8 @@ impl<'de> Deserialize<'de> for Doc {
                 let mut beat_ts: Option<Timestamp> = None;
                 while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
                     match k.as_ref() {
-                        "Event" => out = Doc::Evtx(m.next_value_seed(EventSeed)?),
-                        "winlog" => out = Doc::Beat(m.next_value_seed(BeatSeed)?),
+                        "Event" => out = Doc::Evtx(m.next_value_seed(EventSeed(self.0))?),
+                        "winlog" => out = Doc::Beat(m.next_value_seed(BeatSeed(self.0))?),
                         "@timestamp" => {
                             let s: std::borrow::Cow<'de, str> = m.next_value()?;
                             beat_ts = Timestamp::parse_rfc3339(&s);
@@ -387,17 +433,17 @@ impl<'de> Deserialize<'de> for Doc {
                 Ok(out)
             }
         }
-        d.deserialize_map(V)
+        d.deserialize_map(V(self.keep))
     }
 }
 
 /// The `Event` object of the evtx JSON form.
-struct EventSeed;
+struct EventSeed(Keep);
 
 impl<'de> DeserializeSeed<'de> for EventSeed {
     type Value = RawEvent;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawEvent, D::Error> {
-        struct V;
+        struct V(Keep);
         impl<'de> Visitor<'de> for V {
             type Value = RawEvent;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -428,7 +474,8 @@ impl<'de> DeserializeSeed<'de> for EventSeed {
                                 .and_then(|t| parse_system_time(&t));
                         }
                         "EventData" | "UserData"
-                            if wanted(&raw.channel, &raw.provider, raw.event_id) =>
+                            if self.0 == Keep::All
+                                || wanted(&raw.channel, &raw.provider, raw.event_id) =>
                         {
                             m.next_value_seed(Flatten {
                                 fields: &mut raw.fields,
@@ -444,17 +491,17 @@ impl<'de> DeserializeSeed<'de> for EventSeed {
                 Ok(raw)
             }
         }
-        d.deserialize_map(V)
+        d.deserialize_map(V(self.0))
     }
 }
 
 /// The `winlog` object of Winlogbeat's documents.
-struct BeatSeed;
+struct BeatSeed(Keep);
 
 impl<'de> DeserializeSeed<'de> for BeatSeed {
     type Value = RawEvent;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawEvent, D::Error> {
-        struct V;
+        struct V(Keep);
         impl<'de> Visitor<'de> for V {
             type Value = RawEvent;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -492,13 +539,13 @@ impl<'de> DeserializeSeed<'de> for BeatSeed {
                         }
                     }
                 }
-                if !wanted(&raw.channel, &raw.provider, raw.event_id) {
+                if self.0 != Keep::All && !wanted(&raw.channel, &raw.provider, raw.event_id) {
                     raw.fields = Fields::default();
                 }
                 Ok(raw)
             }
         }
-        d.deserialize_map(V)
+        d.deserialize_map(V(self.0))
     }
 }
 

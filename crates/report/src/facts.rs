@@ -272,8 +272,12 @@ pub(crate) fn endpoint_label(e: &AlertEndpoint) -> String {
     }
 }
 
-/// `src → dst`.
+/// `src → dst`; `on dst` when both ends are the same (an alert from one host's own log,
+/// such as a service install, crosses nothing).
 pub(crate) fn crossing_label(src: &AlertEndpoint, dst: &AlertEndpoint) -> String {
+    if src == dst {
+        return format!("on {}", endpoint_label(dst));
+    }
     format!("{} → {}", endpoint_label(src), endpoint_label(dst))
 }
 
@@ -344,6 +348,29 @@ mod tests {
         assert_eq!(fmt_bytes(999_999), "1.00 MB");
         assert_eq!(fmt_bytes(u64::MAX), "18.4 EB");
         assert_eq!(fmt_bytes_exact(1_240_000), "1.24 MB (1,240,000 bytes)");
+    }
+
+    #[test]
+    fn an_alert_on_one_host_is_not_shown_as_a_crossing() {
+        let host = AlertEndpoint {
+            ip: Some("10.10.5.10".parse().unwrap()),
+            site: Some("jp-hq".into()),
+            asset: Some("jp-fs01".into()),
+            country: Some("JP".into()),
+        };
+        assert_eq!(
+            crossing_label(&host, &host),
+            "on jp-hq/jp-fs01 (10.10.5.10)"
+        );
+        let src = AlertEndpoint {
+            ip: Some("10.20.3.4".parse().unwrap()),
+            site: Some("th-bkk".into()),
+            ..AlertEndpoint::default()
+        };
+        assert_eq!(
+            crossing_label(&src, &host),
+            "th-bkk/10.20.3.4 → jp-hq/jp-fs01 (10.10.5.10)"
+        );
     }
 
     #[test]

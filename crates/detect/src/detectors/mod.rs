@@ -19,6 +19,7 @@ pub mod host_logon_policy;
 pub mod host_rdp;
 pub mod host_remote_exec;
 pub mod host_remote_logon;
+pub mod host_rules;
 pub mod host_service_install;
 pub mod off_hours;
 pub mod pivot;
