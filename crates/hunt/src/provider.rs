@@ -59,10 +59,10 @@ fn is_ts(e: &Expr) -> bool {
     }
 }
 
-/// `YYYY-MM-DD` of the UTC day holding `micros`, as the store names partitions.
+/// `YYYY-MM-DD` of the UTC day holding `micros`, named by the store's own layout so that
+/// pruning cannot drift from what the writer names.
 pub(crate) fn day_name(micros: i64) -> Option<String> {
-    let secs = micros.div_euclid(1_000_000);
-    chrono::DateTime::from_timestamp(secs, 0).map(|t| t.format("%Y-%m-%d").to_string())
+    sekisho_store::layout::partition_day(micros)
 }
 
 /// Day bounds implied by one filter: (lower, upper), inclusive day names.
@@ -193,8 +193,17 @@ mod tests {
     #[test]
     fn day_name_handles_before_epoch_and_extremes() {
         assert_eq!(day_name(-1).as_deref(), Some("1969-12-31"));
-        // Out of chrono's range: no day, no panic.
-        let _ = day_name(i64::MAX);
-        let _ = day_name(i64::MIN);
+        // The name the writer gives the partition of the same time.
+        let may2 = 1_714_608_000_000_000 + 3_600_000_000;
+        assert_eq!(
+            day_name(may2),
+            Some(sekisho_store::layout::day_name(
+                sekisho_store::layout::day_of(may2)
+            ))
+        );
+        assert_eq!(day_name(may2).as_deref(), Some("2024-05-02"));
+        // Out of chrono's range: no day (no pruning bound), no panic.
+        assert_eq!(day_name(i64::MAX), None);
+        assert_eq!(day_name(i64::MIN), None);
     }
 }

@@ -44,11 +44,20 @@ pub fn day_of(micros: i64) -> i32 {
     })
 }
 
-/// `YYYY-MM-DD` of a day number.
+/// `YYYY-MM-DD` of a day number (`dayN` for days without a calendar name).
 pub fn day_name(day: i32) -> String {
+    calendar_day(day).unwrap_or_else(|| format!("day{day}"))
+}
+
+/// The `day=` partition name of the UTC day holding `micros`, when that day has a calendar
+/// name: what a reader compares to prune partitions by time (`None`: do not prune).
+pub fn partition_day(micros: i64) -> Option<String> {
+    calendar_day(day_of(micros))
+}
+
+fn calendar_day(day: i32) -> Option<String> {
     chrono::DateTime::from_timestamp(i64::from(day) * 86_400, 0)
         .map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_else(|| format!("day{day}"))
 }
 
 /// A site id as it may appear in a path: `[A-Za-z0-9_-]` kept, every other byte as `%XX`.
