@@ -57,11 +57,19 @@ impl Session {
     }
 }
 
+/// A session's key: the hash of the host name and the sshd process id. A hash rather than
+/// the name saves an allocation per line (the hot path of auth log parsing); two names
+/// colliding (one chance in 2^64) would only merge their sessions.
+type SessionKey = (u64, u32);
+
 /// Folds auth log lines into logons. One tracker per input stream (lines in order).
 #[derive(Debug, Default)]
 pub struct AuthTracker {
-    sessions: HashMap<(String, u32), Session>,
-    order: VecDeque<(String, u32)>,
+    sessions: HashMap<SessionKey, Session>,
+    order: VecDeque<SessionKey>,
+    /// Seeds the host-name hash of [`SessionKey`] (per tracker, so names cannot be crafted
+    /// to collide).
+    hasher: std::hash::RandomState,
     /// Sessions forgotten because of [`MAX_SESSIONS`].
     pub evicted: u64,
 }
@@ -137,8 +145,13 @@ impl AuthTracker {
         }
     }
 
+    fn key(&self, host: &str, pid: u32) -> SessionKey {
+        use std::hash::BuildHasher;
+        (self.hasher.hash_one(host), pid)
+    }
+
     fn session(&mut self, host: &str, pid: u32) -> &mut Session {
-        let key = (host.to_string(), pid);
+        let key = self.key(host, pid);
         if !self.sessions.contains_key(&key) {
             if self.sessions.len() >= MAX_SESSIONS
                 && let Some(old) = self.order.pop_front()
@@ -146,14 +159,15 @@ impl AuthTracker {
                 self.sessions.remove(&old);
                 self.evicted += 1;
             }
-            self.order.push_back(key.clone());
+            self.order.push_back(key);
         }
         self.sessions.entry(key).or_default()
     }
 
     fn end(&mut self, host: &str, pid: u32) {
         // The order queue keeps the key until it reaches the front; removal there is a no-op.
-        self.sessions.remove(&(host.to_string(), pid));
+        let key = self.key(host, pid);
+        self.sessions.remove(&key);
         if self.order.len() > 2 * MAX_SESSIONS {
             let live = &self.sessions;
             self.order.retain(|k| live.contains_key(k));
