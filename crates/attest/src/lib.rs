@@ -113,6 +113,30 @@ pub struct AlertLine {
     pub incident: Option<String>,
 }
 
+/// One host's event log over the period, as its continuity check saw it (from
+/// `sekisho-hostlog`'s log continuity, converted by the caller).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HostLog {
+    pub host: String,
+    pub channel: String,
+    pub records: u64,
+    pub first_ts: Timestamp,
+    pub last_ts: Timestamp,
+    /// No record-id gap, no time gap over the threshold, no clear.
+    pub continuous: bool,
+    /// The log's first and last records bracket the whole period.
+    pub spans_period: bool,
+    /// `continuous from T0 to T1`, or the breaks.
+    pub summary: String,
+}
+
+impl HostLog {
+    /// Whether this log backs "no trace" for the whole period.
+    pub fn holds(&self) -> bool {
+        self.continuous && self.spans_period
+    }
+}
+
 /// The answer.
 #[derive(Clone, Debug, Serialize)]
 pub struct Attestation {
@@ -133,10 +157,49 @@ pub struct Attestation {
     pub sites: Vec<Coverage>,
     /// Flows in the store within the period (all sites).
     pub flows_in_period: u64,
+    /// Host event logs given with the attestation (`--host-logs`), whose continuity says
+    /// whether the hosts' own record can back the claim; empty when none were given.
+    pub host_logs: Vec<HostLog>,
     /// True when nothing in scope was found.
     pub none_found: bool,
     /// The sentence a reader takes away.
     pub claim: String,
+}
+
+impl Attestation {
+    /// Adds host logs and says in the claim which of them do not back it: a log with
+    /// breaks (missing records, silences, a clear) or that does not span the period.
+    pub fn add_host_logs(&mut self, mut logs: Vec<HostLog>) {
+        logs.sort_by(|a, b| (&a.host, &a.channel).cmp(&(&b.host, &b.channel)));
+        let failing: Vec<String> = logs
+            .iter()
+            .filter(|l| !l.holds())
+            .map(|l| {
+                let why = if l.continuous {
+                    format!("covers only {} to {}", l.first_ts, l.last_ts)
+                } else {
+                    l.summary.clone()
+                };
+                format!("{} {} ({why})", l.host, l.channel)
+            })
+            .collect();
+        if !logs.is_empty() {
+            self.claim.push_str(&if failing.is_empty() {
+                format!(
+                    " The {} host event logs given are continuous over the period.",
+                    logs.len()
+                )
+            } else {
+                format!(
+                    " {} of {} host event logs do not back it: {}.",
+                    failing.len(),
+                    logs.len(),
+                    failing.join("; ")
+                )
+            });
+        }
+        self.host_logs = logs;
+    }
 }
 
 /// (source site, destination site, service, action, rule) of denied or flagged flows.
@@ -338,6 +401,7 @@ pub fn attest(store: &Store, org: &Org, scope: &Scope) -> Result<Attestation, St
         sensors,
         sites,
         flows_in_period,
+        host_logs: Vec::new(),
         none_found,
         claim: String::new(),
     };
@@ -503,5 +567,112 @@ pub fn text(a: &Attestation) -> String {
         }
         s += "\n";
     }
+    if !a.host_logs.is_empty() {
+        s += "\nhost event logs:\n";
+        for l in &a.host_logs {
+            s += &format!(
+                "  {:<5} {} {}: {} records, {}\n",
+                if l.holds() { "ok" } else { "NOT" },
+                t(&l.host),
+                t(&l.channel),
+                l.records,
+                t(&l.summary)
+            );
+        }
+    }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(s).unwrap()
+    }
+
+    fn clean() -> Attestation {
+        Attestation {
+            from: ts("2024-07-07T00:00:00Z"),
+            to: ts("2024-08-01T00:00:00Z"),
+            from_sites: None,
+            to_site: None,
+            max_gap_minutes: 60,
+            chain_head: "00".into(),
+            violations: Vec::new(),
+            alerts: Vec::new(),
+            flow_violations: Vec::new(),
+            sensors: Vec::new(),
+            sites: Vec::new(),
+            flows_in_period: 10,
+            host_logs: Vec::new(),
+            none_found: true,
+            claim: "No unauthorized access anywhere.".into(),
+        }
+    }
+
+    fn log(host: &str, continuous: bool, first: &str, last: &str) -> HostLog {
+        HostLog {
+            host: host.into(),
+            channel: "Security".into(),
+            records: 100,
+            first_ts: ts(first),
+            last_ts: ts(last),
+            continuous,
+            spans_period: ts(first) <= ts("2024-07-07T00:00:00Z")
+                && ts(last) >= ts("2024-08-01T00:00:00Z"),
+            summary: if continuous {
+                "continuous".into()
+            } else {
+                "1 break(s): cleared at 2024-07-10".into()
+            },
+        }
+    }
+
+    #[test]
+    fn host_logs_that_do_not_back_the_claim_are_named_in_it() {
+        let mut a = clean();
+        a.add_host_logs(vec![
+            log("DC1", true, "2024-07-01T00:00:00Z", "2024-08-02T00:00:00Z"),
+            log("FS1", false, "2024-07-01T00:00:00Z", "2024-08-02T00:00:00Z"),
+            log("WS9", true, "2024-07-20T00:00:00Z", "2024-08-02T00:00:00Z"),
+        ]);
+        assert!(a.claim.starts_with("No unauthorized access anywhere."));
+        assert!(
+            a.claim.contains("2 of 3 host event logs do not back it"),
+            "{}",
+            a.claim
+        );
+        assert!(
+            a.claim
+                .contains("FS1 Security (1 break(s): cleared at 2024-07-10)")
+        );
+        assert!(a.claim.contains("WS9 Security (covers only 2024-07-20"));
+        assert!(!a.claim.contains("DC1"));
+        // A clear or a short log does not turn "none found" into "found": it limits the claim.
+        assert!(a.none_found);
+        let text = text(&a);
+        assert!(text.contains("ok    DC1 Security"));
+        assert!(text.contains("NOT   FS1 Security"));
+        let page = html(&a);
+        assert!(page.contains("<h2>Host event logs (3)</h2>"));
+    }
+
+    #[test]
+    fn continuous_host_logs_say_so_and_names_are_escaped() {
+        let mut a = clean();
+        a.add_host_logs(vec![log(
+            "<script>x</script>",
+            true,
+            "2024-07-01T00:00:00Z",
+            "2024-08-02T00:00:00Z",
+        )]);
+        assert!(
+            a.claim
+                .ends_with("The 1 host event logs given are continuous over the period.")
+        );
+        let page = html(&a);
+        assert!(!page.contains("<script>x"));
+        assert!(page.contains("&lt;script&gt;x"));
+    }
 }

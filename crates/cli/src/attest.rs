@@ -1,10 +1,12 @@
 //! `sekisho attest --org ORG.toml --store DIR --from DATE --to DATE [--from-site S|--from-tag T] [--to-site S]`
 
 use crate::Failure;
+use crate::analyze;
 use anyhow::{Context, anyhow};
 use clap::Args;
-use sekisho_attest::Scope;
+use sekisho_attest::{HostLog, Scope};
 use sekisho_event::Timestamp;
+use sekisho_hostlog::{Break, CountSink, ReadOptions, Verdict, read_paths};
 use sekisho_model::Org;
 use sekisho_store::Store;
 use std::collections::BTreeSet;
@@ -46,6 +48,55 @@ pub struct AttestArgs {
     /// Also write the self-contained HTML report here.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Host event logs (EVTX, event JSON, auth logs; files or directories) whose
+    /// continuity over the period is checked: a log with missing records, a silence over
+    /// 24 hours, a clear, or that does not span the period is named in the claim.
+    #[arg(long, value_name = "PATH")]
+    pub host_logs: Vec<PathBuf>,
+}
+
+/// The continuity of the host logs in `paths` over `[from, to)`: logs that overlap the
+/// period, each judged by the breaks that fall inside it.
+fn host_logs(paths: &[PathBuf], from: i64, to: i64) -> Vec<HostLog> {
+    // The host-log default (24 h), not the sensors' gap: a quiet host's Security log is
+    // legitimately silent for hours.
+    let opts = ReadOptions::default();
+    let collected = read_paths::<CountSink>(paths, &opts);
+    let (from_ts, to_ts) = (Timestamp::from_micros(from), Timestamp::from_micros(to));
+    let inside = |a: Option<Timestamp>, b: Option<Timestamp>| {
+        a.is_none_or(|a| a < to_ts) && b.is_none_or(|b| b >= from_ts)
+    };
+    collected
+        .continuity
+        .report()
+        .into_iter()
+        .filter(|l| l.last_ts >= from_ts && l.first_ts < to_ts)
+        .map(|mut l| {
+            if let Verdict::Broken { breaks, more } = &mut l.verdict {
+                breaks.retain(|b| match b {
+                    Break::RecordGap { from, to, .. } => inside(*from, *to),
+                    Break::TimeGap { from, to, .. } => inside(Some(*from), Some(*to)),
+                    Break::Cleared { at, .. } => inside(Some(*at), Some(*at)),
+                });
+                if breaks.is_empty() && *more == 0 {
+                    l.verdict = Verdict::Continuous {
+                        from: l.first_ts,
+                        to: l.last_ts,
+                    };
+                }
+            }
+            HostLog {
+                continuous: matches!(l.verdict, Verdict::Continuous { .. }),
+                spans_period: l.first_ts <= from_ts && l.last_ts >= to_ts,
+                summary: l.summary(),
+                host: l.host,
+                channel: l.channel,
+                records: l.records,
+                first_ts: l.first_ts,
+                last_ts: l.last_ts,
+            }
+        })
+        .collect()
 }
 
 /// `YYYY-MM-DD` (midnight UTC, or the next midnight when `end_of_day`) or RFC 3339.
@@ -107,8 +158,12 @@ pub fn run(args: AttestArgs) -> Result<u8, Failure> {
         max_gap_us: i64::from(max_gap_minutes) * 60_000_000,
     };
     let store = Store::open(&args.store).map_err(|e| Failure::input(anyhow!("{e}")))?;
-    let att =
+    let mut att =
         sekisho_attest::attest(&store, &org, &scope).map_err(|e| Failure::input(anyhow!("{e}")))?;
+    if !args.host_logs.is_empty() {
+        analyze::check_inputs(&args.host_logs)?;
+        att.add_host_logs(host_logs(&args.host_logs, from, to));
+    }
     if let Some(path) = &args.html {
         std::fs::write(path, sekisho_attest::html(&att))
             .with_context(|| format!("writing {}", path.display()))?;

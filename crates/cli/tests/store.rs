@@ -258,6 +258,59 @@ fn ingest_stores_what_analyze_sees_and_attest_tells_violations_from_coverage() {
         doc["claim"]
     );
 
+    // Host event logs beside the store: a Security log that runs through the period backs
+    // the claim; one with missing records and a clear inside the period does not, and the
+    // claim names it.
+    let (p0, p1) = (d.restriction_us, end - HOUR_US);
+    let beat = |host: &str, id: u64, at: i64, event: u32| {
+        format!(
+            r#"{{"@timestamp":"{}","winlog":{{"channel":"Security","provider_name":"Microsoft-Windows-Security-Auditing","event_id":"{event}","record_id":{id},"computer_name":"{host}","event_data":{{"SubjectUserName":"admin"}}}}}}"#,
+            day(at)
+        )
+    };
+    let mut lines = Vec::new();
+    let span = p1 - p0;
+    // A record every 6 hours (the continuity check calls 24 h of silence a break).
+    let steps = span / (6 * HOUR_US) + 2;
+    for i in 0..=steps {
+        let at = (p0 - HOUR_US + i * 6 * HOUR_US).min(p1 + HOUR_US);
+        lines.push(beat("JP-DC01.corp.example", 100 + i as u64, at, 4624));
+    }
+    lines.push(beat("JP-FS01.corp.example", 7, p0 - HOUR_US, 4624));
+    lines.push(beat("JP-FS01.corp.example", 9, p0 + span / 2, 1102));
+    lines.push(beat("JP-FS01.corp.example", 10, p1 + HOUR_US, 4624));
+    let logs = d.dir.join("security.ndjson");
+    std::fs::write(&logs, lines.join("\n") + "\n").unwrap();
+    let with_logs = sekisho(&[
+        "attest",
+        "--org",
+        &p(&d.org),
+        "--store",
+        &p(&d.store),
+        "--from",
+        &day(p0),
+        "--to",
+        &day(p1),
+        "--to-site",
+        "jp-hq",
+        "--host-logs",
+        &p(&logs),
+        "--json",
+    ]);
+    let doc = json_of(&with_logs);
+    let host_logs = doc["host_logs"].as_array().unwrap();
+    assert_eq!(host_logs.len(), 2, "{host_logs:#?}");
+    let by_host = |h: &str| host_logs.iter().find(|l| l["host"] == h).unwrap();
+    assert_eq!(by_host("JP-DC01.corp.example")["continuous"], true);
+    assert_eq!(by_host("JP-DC01.corp.example")["spans_period"], true);
+    assert_eq!(by_host("JP-FS01.corp.example")["continuous"], false);
+    let claim = doc["claim"].as_str().unwrap();
+    assert!(
+        claim.contains("1 of 2 host event logs do not back it: JP-FS01.corp.example Security"),
+        "{claim}"
+    );
+    assert!(claim.contains("cleared"), "{claim}");
+
     // Over the intrusion: the violations are there.
     let start = store.manifest().segments().map(|s| s.min_ts).min().unwrap();
     let during = sekisho(&[
