@@ -97,6 +97,21 @@ pub struct RuleSetBuilder {
 impl RuleSetBuilder {
     /// Adds the rules of one YAML text (one or more documents) read from `path`.
     pub fn add_yaml(&mut self, text: &str, path: &str) {
+        let before = (
+            self.rules.len(),
+            self.filters.len(),
+            self.report.failures.len(),
+        );
+        self.add_documents(text, path);
+        let nothing = self.rules.len() == before.0
+            && self.filters.len() == before.1
+            && self.report.failures.len() == before.2;
+        if nothing {
+            self.fail(path, None, "no Sigma rule in the file".into());
+        }
+    }
+
+    fn add_documents(&mut self, text: &str, path: &str) {
         let collection = match rsigma_parser::parse_sigma_yaml(text) {
             Ok(c) => c,
             Err(e) => {
@@ -127,13 +142,6 @@ impl RuleSetBuilder {
                 continue;
             }
             self.rules.push((rule, path.to_string()));
-        }
-        if collection.errors.is_empty()
-            && self.rules.is_empty()
-            && self.filters.is_empty()
-            && text.trim().is_empty()
-        {
-            self.fail(path, None, "empty file".into());
         }
     }
 
@@ -581,6 +589,21 @@ mod tests {
         );
         assert_eq!(attack_technique(&tags(&["attack.t10", "cve.2021-1"])), None);
         assert_eq!(attack_technique(&tags(&["attack.t1021.02x"])), None);
+    }
+
+    #[test]
+    fn a_file_without_rules_is_listed_not_skipped() {
+        let mut b = RuleSetBuilder::default();
+        b.add_yaml(
+            "title: ok\nlogsource:\n  product: windows\ndetection:\n  s:\n    EventID: 1\n  condition: s\n",
+            "a.yml",
+        );
+        b.add_yaml("", "empty.yml");
+        b.add_yaml("# only a comment\n", "comment.yml");
+        let (rules, report) = b.build();
+        assert_eq!(rules.len(), 1);
+        let failed: Vec<&str> = report.failures.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(failed, ["empty.yml", "comment.yml"], "{report:#?}");
     }
 
     #[test]
