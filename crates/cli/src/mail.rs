@@ -1,9 +1,10 @@
-//! `sekisho mail scan --org ORG.toml [--json] [--html FILE] [--weights FILE] PATH...`
+//! `sekisho mail scan --org ORG.toml [--json] [--html FILE] [--weights FILE] [--dkim-keys FILE] PATH...`
 
 use crate::Failure;
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use sekisho_mail::dkim::DkimKeys;
 use sekisho_mail::report::{self, ScanResult};
 use sekisho_mail::{Level, MailPolicy, discover, read_source, scan};
 use sekisho_model::Org;
@@ -41,6 +42,12 @@ pub struct ScanArgs {
     /// Weights and thresholds (TOML, see docs/mail-triage.md).
     #[arg(long, value_name = "FILE")]
     pub weights: Option<PathBuf>,
+    /// DKIM key records to verify signatures against, offline (zone-file or `dig +noall
+    /// +answer` lines; repeatable). No DNS query is made: a signature whose key is not here
+    /// is `no-key`. A key of one of the organisation's own domains says that it signs its
+    /// mail: a message in its name without a valid signature of it is then spoofed.
+    #[arg(long = "dkim-keys", value_name = "FILE")]
+    pub dkim_keys: Vec<PathBuf>,
     /// Print clean messages in the table too.
     #[arg(long)]
     pub all: bool,
@@ -58,8 +65,12 @@ pub fn run(args: MailArgs) -> Result<u8, Failure> {
     }
 }
 
-/// Builds the policy from the org file and an optional weights file.
-pub fn policy_for(org: &Path, weights: Option<&Path>) -> Result<MailPolicy, Failure> {
+/// Builds the policy from the org file, an optional weights file and DKIM key files.
+pub fn policy_for(
+    org: &Path,
+    weights: Option<&Path>,
+    dkim_keys: &[PathBuf],
+) -> Result<MailPolicy, Failure> {
     let org = Org::load(org).map_err(|e| Failure::input(anyhow!("{e}")))?;
     let mut policy = MailPolicy::new(&org.domains, &org.brands);
     if let Some(w) = weights {
@@ -69,6 +80,24 @@ pub fn policy_for(org: &Path, weights: Option<&Path>) -> Result<MailPolicy, Fail
         let (weights, thresholds) = sekisho_mail::parse_weights(&text)
             .map_err(|e| Failure::input(anyhow!("{}:{e}", w.display())))?;
         policy = policy.with_weights(weights, thresholds);
+    }
+    if !dkim_keys.is_empty() {
+        let mut keys = DkimKeys::default();
+        for path in dkim_keys {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))
+                .map_err(Failure::input)?;
+            let more = DkimKeys::parse(&text)
+                .map_err(|e| Failure::input(anyhow!("{}:{e}", path.display())))?;
+            if more.is_empty() {
+                return Err(Failure::input(anyhow!(
+                    "{}: no TXT record in it",
+                    path.display()
+                )));
+            }
+            keys.merge(more);
+        }
+        policy = policy.with_dkim_keys(keys);
     }
     Ok(policy)
 }
@@ -149,7 +178,7 @@ fn natural_key(p: &str) -> (String, u64) {
 }
 
 fn run_scan(args: ScanArgs) -> Result<u8, Failure> {
-    let policy = policy_for(&args.org, args.weights.as_deref())?;
+    let policy = policy_for(&args.org, args.weights.as_deref(), &args.dkim_keys)?;
     let (results, problems) = scan_paths(&policy, &args.paths, args.threads, true)?;
     if let Some(path) = &args.html {
         std::fs::write(path, report::html(&results, "sekisho mail scan"))
@@ -180,7 +209,7 @@ fn run_scan(args: ScanArgs) -> Result<u8, Failure> {
 /// The mail part of `sekisho demo`: scans `DIR/mail/`, writes `mail-report.html` next to
 /// it and prints one line per message and whether the verdict matches its kind.
 pub fn demo_summary(org: &Path, mail_dir: &Path) -> Result<(), Failure> {
-    let policy = policy_for(org, None)?;
+    let policy = policy_for(org, None, &[])?;
     let (results, _) = scan_paths(&policy, &[mail_dir.to_path_buf()], None, false)?;
     let html_path = mail_dir.join("mail-report.html");
     std::fs::write(

@@ -136,3 +136,89 @@ fn usage_and_input_errors_exit_2() {
     let no_args = bin().args(["mail", "scan"]).output().unwrap();
     assert_eq!(no_args.status.code(), Some(2));
 }
+
+/// Keys made and the message signed by dkimpy (Debian's python3-dkim), a real signer.
+#[test]
+fn dkim_keys_verify_offline_and_unsigned_org_mail_is_spoofed() {
+    let d = scratch("dkim");
+    let o = org(&d);
+    let keygen = Command::new("dknewkey")
+        .args(["--ktype", "ed25519", "hr2026"])
+        .current_dir(&d)
+        .output()
+        .expect("dknewkey is required: apt-get install -y python3-dkim");
+    assert!(keygen.status.success(), "{keygen:?}");
+    let record = std::fs::read_to_string(d.join("hr2026.dns")).unwrap();
+    let keys = d.join("keys.zone");
+    std::fs::write(
+        &keys,
+        format!("; from dig +noall +answer\nhr2026._domainkey.example-hi.com. 3600 IN TXT \"{record}\"\n"),
+    )
+    .unwrap();
+    let mut sign = Command::new("dkimsign")
+        .args(["--signalg", "ed25519-sha256", "hr2026", "example-hi.com"])
+        .arg(d.join("hr2026.key"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("dkimsign is required: apt-get install -y python3-dkim");
+    {
+        use std::io::Write;
+        sign.stdin
+            .take()
+            .unwrap()
+            .write_all(CLEAN.as_bytes())
+            .unwrap();
+    }
+    let signed = sign.wait_with_output().unwrap();
+    assert!(signed.status.success());
+    let mut signed_msg = signed.stdout;
+    if !signed_msg.ends_with(CLEAN.as_bytes()) {
+        signed_msg.extend_from_slice(CLEAN.as_bytes());
+    }
+    std::fs::write(d.join("signed.eml"), &signed_msg).unwrap();
+    std::fs::write(d.join("unsigned.eml"), CLEAN).unwrap();
+
+    let scan = |file: &str| {
+        let out = bin()
+            .args(["mail", "scan", "--json", "--org"])
+            .arg(&o)
+            .arg("--dkim-keys")
+            .arg(&keys)
+            .arg(d.join(file))
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), v[0].clone())
+    };
+    let (code, m) = scan("signed.eml");
+    assert_eq!(code, Some(0), "{m}");
+    assert_eq!(m["dkim"][0]["status"], "pass", "{m}");
+    assert_eq!(m["dkim"][0]["domain"], "example-hi.com");
+    let (code, m) = scan("unsigned.eml");
+    assert_eq!(code, Some(1), "{m}");
+    assert!(
+        m["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == "imp-org-domain-spoofed"),
+        "{m}"
+    );
+
+    // A broken key file names its line; exit 2.
+    let broken = d.join("broken.zone");
+    std::fs::write(&broken, "a._domainkey.example-hi.com. TXT \"v=DKIM1; p=\"\nb._domainkey.example-hi.com. TXT \"unterminated\n").unwrap();
+    let out = bin()
+        .args(["mail", "scan", "--org"])
+        .arg(&o)
+        .arg("--dkim-keys")
+        .arg(&broken)
+        .arg(d.join("unsigned.eml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.zone:line 2"), "{err}");
+}

@@ -98,13 +98,17 @@ signals! {
     auth_spf_fail = 1.0, "auth-spf-fail", Auth;
     /// SPF soft fail.
     auth_spf_softfail = 0.5, "auth-spf-softfail", Auth;
-    /// A DKIM signature failed verification.
+    /// A receiving server recorded a failed DKIM signature (`dkim=fail`).
     auth_dkim_fail = 0.5, "auth-dkim-fail", Auth;
+    /// A DKIM signature fails verification against the keys given with `--dkim-keys`:
+    /// the body or signed headers changed after signing, the key was revoked, or forged.
+    auth_dkim_verify_fail = 1.5, "auth-dkim-verify-fail", Auth;
     /// A sender, reply-to or link domain imitates one of the organisation's domains.
     imp_org_lookalike_domain = 7.0, "imp-org-lookalike-domain", Impersonation;
     /// The display name or subject claims one of the organisation's brands, sent from outside it.
     imp_org_brand_claim = 4.0, "imp-org-brand-claim", Impersonation;
-    /// The From address uses one of the organisation's domains but its authentication failed.
+    /// The From address uses one of the organisation's domains but its authentication failed,
+    /// or, with `--dkim-keys` holding a key of that domain, it carries no valid signature of it.
     imp_org_domain_spoofed = 5.0, "imp-org-domain-spoofed", Impersonation;
     /// The display name claims a well-known brand; the sender domain is not that brand's.
     imp_brand_display_name = 3.0, "imp-brand-display-name", Impersonation;
@@ -310,6 +314,8 @@ pub struct MailPolicy {
     pub(crate) lures: crate::lure::LureMatcher,
     /// Prepared well-known brand table.
     pub(crate) brands: crate::brands::BrandIndex,
+    /// DKIM keys the user supplied; signatures are verified only when present.
+    pub(crate) dkim_keys: Option<std::sync::Arc<crate::dkim::DkimKeys>>,
 }
 
 impl fmt::Debug for MailPolicy {
@@ -349,7 +355,14 @@ impl MailPolicy {
             limits: crate::limits::Limits::default(),
             lures: crate::lure::LureMatcher::new(),
             brands: crate::brands::BrandIndex::new(),
+            dkim_keys: None,
         }
+    }
+
+    /// Verifies DKIM signatures against these keys (see [`crate::dkim`]).
+    pub fn with_dkim_keys(mut self, keys: crate::dkim::DkimKeys) -> Self {
+        self.dkim_keys = Some(std::sync::Arc::new(keys));
+        self
     }
 
     /// Replaces weights and thresholds (from [`parse_weights`]).

@@ -216,6 +216,7 @@ mod tests {
             reasons: vec![],
             malformed: vec![],
             subject: "<script>alert(1)</script><img src=http://x>".into(),
+            dkim: vec![],
             from: "\"a\" <b@c>".into(),
         };
         let h = html(

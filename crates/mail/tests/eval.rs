@@ -4,31 +4,11 @@
 //! eval has no organisation domains (these phish imitate other brands).
 
 use sekisho_mail::{Level, MailPolicy, scan};
+mod common;
+
+use common::{data_dir, eml_files};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-fn data_dir() -> PathBuf {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/mail"
-    ))
-    .to_path_buf()
-}
-
-fn eml_files(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (the shared mail data set is required)",
-                dir.display()
-            )
-        })
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .collect();
-    v.sort();
-    v
-}
+use std::path::Path;
 
 struct SetResult {
     total: usize,
