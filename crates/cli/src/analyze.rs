@@ -1,4 +1,4 @@
-//! `sekisho analyze --org ORG.toml [--out DIR] [--json] INPUT...`
+//! `sekisho analyze --org ORG.toml [--out DIR] [--json] [--baseline FILE] [--save-baseline FILE] INPUT...`
 
 use crate::{Failure, output};
 use anyhow::{Context, anyhow};
@@ -27,14 +27,25 @@ pub struct AnalyzeArgs {
     /// may be repeated. Rules that do not load are listed on stderr.
     #[arg(long, value_name = "PATH")]
     pub sigma: Vec<PathBuf>,
+    /// Crossings known before this run (written by `--save-baseline`): first-seen-crossing
+    /// then alerts from the first flow instead of learning for `baseline_days`.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write the crossings first-seen-crossing knows at the end (JSON lines, by name) here.
+    /// Review it before reuse: what it holds is never reported again.
+    #[arg(long, value_name = "FILE")]
+    pub save_baseline: Option<PathBuf>,
     /// Zeek log files or directories (TSV or JSON, plain or gzip); `-` reads stdin.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 }
 
 pub fn run(args: AnalyzeArgs) -> Result<u8, Failure> {
-    let org = Org::load(&args.org).map_err(|e| Failure::input(anyhow!("{e}")))?;
+    let mut org = Org::load(&args.org).map_err(|e| Failure::input(anyhow!("{e}")))?;
     check_inputs(&args.inputs)?;
+    if let Some(path) = &args.baseline {
+        load_baseline(&mut org, path)?;
+    }
     let options = AnalyzeOptions {
         host_rules: crate::sigma::load_for_run(&args.sigma)?,
     };
@@ -49,6 +60,20 @@ pub fn run(args: AnalyzeArgs) -> Result<u8, Failure> {
     if let Some(dir) = &args.out {
         sekisho_report::write_all(dir, &analysis)
             .with_context(|| format!("writing the report to {}", dir.display()))?;
+    }
+    if let Some(path) = &args.save_baseline {
+        let baseline = outcome.baseline.as_ref().ok_or_else(|| {
+            Failure::input(anyhow!(
+                "--save-baseline: first-seen-crossing is disabled in the org file"
+            ))
+        })?;
+        std::fs::write(path, baseline.to_jsonl(&org))
+            .with_context(|| format!("writing the baseline to {}", path.display()))?;
+        eprintln!(
+            "Baseline of {} crossings written to {}",
+            baseline.crossings.len(),
+            path.display()
+        );
     }
     if args.json {
         let doc = sekisho_report::json_document(&analysis);
@@ -75,6 +100,28 @@ pub fn run(args: AnalyzeArgs) -> Result<u8, Failure> {
         return Ok(2);
     }
     Ok(if outcome.incidents.is_empty() { 0 } else { 1 })
+}
+
+/// Reads a saved baseline into the org's first-seen settings; stale lines (names the org
+/// file no longer has) are reported and skipped.
+pub fn load_baseline(org: &mut Org, path: &Path) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the baseline {}", path.display()))
+        .map_err(Failure::input)?;
+    let (baseline, stale) = sekisho_model::baseline::Baseline::from_jsonl(&text, org)
+        .map_err(|e| Failure::input(anyhow!("{}:{e}", path.display())))?;
+    for (line, why) in &stale.listed {
+        eprintln!("warning: {}:{line}: skipped: {why}", path.display());
+    }
+    if stale.count > stale.listed.len() {
+        eprintln!(
+            "warning: {}: {} more stale lines skipped",
+            path.display(),
+            stale.count - stale.listed.len()
+        );
+    }
+    org.detectors.first_seen_crossing.saved = Some(std::sync::Arc::new(baseline));
+    Ok(())
 }
 
 /// Refuses inputs that do not exist (a typo must not pass as "no incidents").

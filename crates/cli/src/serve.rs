@@ -49,6 +49,10 @@ pub struct ServeArgs {
     /// Listen on addresses other than loopback (exporters on other hosts).
     #[arg(long)]
     pub allow_remote: bool,
+    /// Crossings known from the start (written by `analyze --save-baseline`): first-seen-
+    /// crossing alerts from the first flow instead of learning for `baseline_days`.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Seconds between status lines on stderr.
     #[arg(long, default_value_t = 5)]
     pub status_every: u64,
@@ -58,7 +62,10 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> Result<u8, Failure> {
-    let org = Org::load(&args.org).map_err(|e| Failure::input(anyhow!("{e}")))?;
+    let mut org = Org::load(&args.org).map_err(|e| Failure::input(anyhow!("{e}")))?;
+    if let Some(path) = &args.baseline {
+        crate::analyze::load_baseline(&mut org, path)?;
+    }
     if args.netflow.is_empty() && args.zeek_dir.is_empty() {
         return Err(Failure::input(anyhow!(
             "nothing to listen to: give --netflow ADDR and/or --zeek-dir DIR"

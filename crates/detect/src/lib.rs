@@ -260,6 +260,11 @@ pub trait Detector: std::fmt::Debug {
     /// End of input: emit what is still pending (open aggregates, scores, silent sensors).
     fn finish(&mut self, out: &mut AlertSink);
     fn stats(&self) -> DetectorStats;
+    /// The crossings this detector learned, for `--save-baseline`; `None` for detectors
+    /// that learn none (all but `first-seen-crossing`).
+    fn learned_baseline(&self) -> Option<sekisho_model::baseline::Baseline> {
+        None
+    }
 }
 
 /// A registry entry: a detector's id, one-line description, ATT&CK technique, and how to

@@ -3,7 +3,8 @@
 mod common;
 
 use common::*;
-use sekisho_event::{ConnState, Severity};
+use sekisho_event::{ConnState, Service, Severity};
+use sekisho_model::baseline::Baseline;
 
 const ONE_DAY: &str = "[detectors.first_seen_crossing]\nbaseline_days = 1\n";
 
@@ -101,4 +102,62 @@ fn the_earliest_flow_of_a_new_crossing_is_named_whatever_the_arrival_order() {
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(ends(&alerts[0]).0, "10.20.3.4");
     assert_eq!(alerts[0].ts, ts);
+}
+
+#[test]
+fn a_saved_baseline_is_known_from_the_first_flow_and_nothing_new_is_learned_silently() {
+    // Run 1: learn over one baseline day, then one new crossing alerts and is learned too.
+    let org = org_with(ONE_DAY);
+    let day1 = t("2024-05-14T03:00:00Z");
+    let day2 = t("2024-05-15T04:00:00Z");
+    let first_run = vec![
+        flow("10.20.3.4", "10.10.5.10", 445, day1),
+        flow("10.20.3.4", "10.10.60.60", 443, plus(day1, 60)),
+        flow("10.40.1.1", "10.10.5.10", 445, day2),
+    ];
+    let (alerts, detectors) = run_detectors(&org, &["first-seen-crossing"], &first_run, &[]);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    let learned = detectors[0].learned_baseline().expect("first-seen learns");
+    assert_eq!(learned.crossings.len(), 3);
+    assert_eq!(learned.first_flow, Some(day1));
+    assert_eq!(learned.last_flow, Some(day2));
+    let text = learned.to_jsonl(&org);
+    assert!(
+        text.contains(
+            r#"{"from":"th-bkk","to_site":"jp-hq","to_asset":"jp-fs01","service":"smb"}"#
+        ),
+        "{text}"
+    );
+
+    // Run 2, a month later, from the saved file: no learning window.
+    let mut org2 = org_with(ONE_DAY);
+    let (saved, stale) = Baseline::from_jsonl(&text, &org2).expect("reads back");
+    assert_eq!(stale.count, 0);
+    org2.detectors.first_seen_crossing.saved = Some(std::sync::Arc::new(saved));
+    let later = t("2024-06-14T03:00:00Z");
+    let second_run = vec![
+        // Known from run 1 (another host of the same site): nothing.
+        flow("10.20.9.9", "10.10.5.10", 445, later),
+        flow("10.40.7.7", "10.10.5.10", 445, plus(later, 5)),
+        // New, within the first minute of the run: alerts at once.
+        flow("10.20.3.4", "10.10.5.10", 3389, plus(later, 10)).service(Service::Rdp),
+    ];
+    let (alerts, detectors) = run_detectors(&org2, &["first-seen-crossing"], &second_run, &[]);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].ts, plus(later, 10));
+    assert!(
+        alerts[0]
+            .summary
+            .contains("not seen in the saved baseline (learned 2024-05-14 to 2024-05-15) or since"),
+        "{}",
+        alerts[0].summary
+    );
+    // What run 2 would save: the union, spanning both runs.
+    let union = detectors[0].learned_baseline().expect("learns");
+    assert_eq!(union.crossings.len(), 4);
+    assert_eq!(union.first_flow, Some(day1));
+    assert_eq!(union.last_flow, Some(plus(later, 10)));
+
+    // The same second run without the file learns for a day and reports nothing.
+    assert!(run(&org_with(ONE_DAY), &["first-seen-crossing"], &second_run).is_empty());
 }

@@ -53,6 +53,9 @@ pub struct Outcome {
     pub alerts_dropped: u64,
     /// Application contexts not kept because [`MAX_CONTEXTS`] was reached.
     pub contexts_dropped: u64,
+    /// What `first-seen-crossing` knows at the end (for `--save-baseline`).
+    #[serde(skip)]
+    pub baseline: Option<sekisho_model::baseline::Baseline>,
 }
 
 /// Enrichment, detectors and the alert sink for one org.
@@ -181,6 +184,7 @@ impl<'o> Pipeline<'o> {
             d.finish(&mut self.sink);
         }
         let detectors = self.detector_stats();
+        let baseline = self.detectors.iter().find_map(|d| d.learned_baseline());
         let flows_by_direction = self.flows_by_direction();
         let alerts_dropped = self.sink.dropped();
         let mut alerts = self.sink.into_alerts();
@@ -196,6 +200,7 @@ impl<'o> Pipeline<'o> {
             detectors,
             alerts_dropped,
             contexts_dropped: self.contexts_dropped,
+            baseline,
         }
     }
 }

@@ -26,6 +26,7 @@
 //!
 //! Invariants: no I/O except [`Org::load`]; no clock; the model is immutable once built.
 
+pub mod baseline;
 mod enrich;
 mod error;
 mod hours;

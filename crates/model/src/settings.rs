@@ -23,10 +23,11 @@ pub struct DetectorSettings {
 }
 
 /// What a first-seen pair is keyed by on the source side.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FirstSeenKey {
     /// (source site → destination asset, service): quiet, the default.
+    #[default]
     Site,
     /// (source host → destination asset, service): finer, noisier.
     Host,
@@ -39,6 +40,10 @@ pub struct FirstSeenSettings {
     /// Days from the first event that only learn, never alert.
     pub baseline_days: u32,
     pub key: FirstSeenKey,
+    /// Crossings known before the first flow (`sekisho analyze --baseline FILE`), which
+    /// then replace the `baseline_days` learning window. Not an org-file key.
+    #[serde(skip)]
+    pub saved: Option<std::sync::Arc<crate::baseline::Baseline>>,
 }
 
 impl Default for FirstSeenSettings {
@@ -47,6 +52,7 @@ impl Default for FirstSeenSettings {
             enabled: true,
             baseline_days: 7,
             key: FirstSeenKey::Site,
+            saved: None,
         }
     }
 }

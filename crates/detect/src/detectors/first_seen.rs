@@ -17,6 +17,11 @@
 //! Severity `low`, `medium` when the service is an admin service or the destination asset
 //! holds data (both hold here).
 //!
+//! **Saved baseline.** `sekisho analyze --save-baseline FILE` writes what was learned
+//! (by name, see `sekisho_model::baseline`); `--baseline FILE` loads it into
+//! `first_seen_crossing.saved`, and then nothing is learned silently: every crossing not in
+//! the file alerts from the first flow on (and is learned, so the saved union grows).
+//!
 //! **Known false positives.** New legitimate work: a new application, a server moved between
 //! sites, a baseline shorter than the cycle of some job (monthly reports). Keys forgotten
 //! under memory pressure (least-recently-seen first) alert again when they return.
@@ -30,8 +35,10 @@ use crate::common::{
 };
 use crate::{AlertSink, Detector, DetectorSpec, DetectorStats, FlowView};
 use sekisho_event::{Alert, Severity, Timestamp};
+use sekisho_model::baseline::{Baseline, CrossingSource, KnownCrossing};
 use sekisho_model::settings::FirstSeenKey;
-use sekisho_model::{Direction, Org};
+use sekisho_model::{Direction, Enriched, Org};
+use std::sync::Arc;
 
 /// `first-seen-crossing`.
 pub static SPEC: DetectorSpec = DetectorSpec {
@@ -45,12 +52,22 @@ fn build(org: &Org) -> Option<Box<dyn Detector + '_>> {
     let s = &org.detectors.first_seen_crossing;
     let limits = &org.detectors.limits;
     s.enabled.then(|| {
+        let mut known = BoundedMap::new(cap(limits.max_tracked_keys, caps::FINGERPRINTS));
+        for c in s.saved.iter().flat_map(|b| &b.crossings) {
+            known.entry(fingerprint(c), || *c);
+        }
         Box::new(FirstSeen {
             org,
             by_host: s.key == FirstSeenKey::Host,
-            baseline: i64::from(s.baseline_days) * Timestamp::DAY,
+            baseline: if s.saved.is_some() {
+                0
+            } else {
+                i64::from(s.baseline_days) * Timestamp::DAY
+            },
+            saved: s.saved.clone(),
             start: i64::MAX,
-            known: BoundedMap::new(cap(limits.max_tracked_keys, caps::FINGERPRINTS)),
+            last: i64::MIN,
+            known,
             pending: Pending::new(
                 cap(limits.max_tracked_keys, caps::OPEN_ALERTS),
                 minutes(limits.reorder_slack_minutes),
@@ -64,14 +81,53 @@ fn build(org: &Org) -> Option<Box<dyn Detector + '_>> {
 struct FirstSeen<'o> {
     org: &'o Org,
     by_host: bool,
+    /// Learning window; 0 when a saved baseline was loaded.
     baseline: i64,
+    saved: Option<Arc<Baseline>>,
     /// Earliest flow time seen: the baseline runs from here.
     start: i64,
-    /// Fingerprints of the crossings learned.
-    known: BoundedMap<u64, ()>,
+    /// Latest flow time seen.
+    last: i64,
+    /// The crossings learned (or loaded), by fingerprint.
+    known: BoundedMap<u64, KnownCrossing>,
     /// New crossings held for the reorder slack, so the alert names the earliest flow.
     pending: Pending,
     clock: Watermark,
+}
+
+/// The crossing a cross-site flow makes, as this detector keys it.
+fn crossing_of(by_host: bool, f: &sekisho_event::Flow, e: &Enriched) -> Option<KnownCrossing> {
+    let (Some(src_site), Some(to_site)) = (e.src.site, e.dst.site) else {
+        return None;
+    };
+    Some(KnownCrossing {
+        from: if by_host {
+            CrossingSource::Host(f.orig_ip)
+        } else {
+            CrossingSource::Site(src_site)
+        },
+        to_site,
+        to_asset: e.dst.asset,
+        service: f.service,
+    })
+}
+
+/// The destination side of the key is the asset when there is one, else the site, as it
+/// always was: a baseline learned before assets were declared still fits.
+fn fingerprint(c: &KnownCrossing) -> u64 {
+    let from = match c.from {
+        CrossingSource::Site(s) => u128::from(s.0),
+        CrossingSource::Host(ip) => ip_key(ip),
+    };
+    let to = match c.to_asset {
+        Some(a) => (1u64 << 32) | u64::from(a.0),
+        None => u64::from(c.to_site.0),
+    };
+    Fp::new(0xf1)
+        .u128(from)
+        .u64(to)
+        .u64(c.service as u64)
+        .finish()
 }
 
 impl Detector for FirstSeen<'_> {
@@ -84,6 +140,7 @@ impl Detector for FirstSeen<'_> {
         let f = view.flow;
         let ts = f.ts.as_micros();
         self.start = self.start.min(ts);
+        self.last = self.last.max(ts);
         if self.clock.advance(ts) {
             self.pending.sweep(ts, out);
             self.clock.sweep_at(ts.saturating_add(Timestamp::MINUTE));
@@ -92,38 +149,59 @@ impl Detector for FirstSeen<'_> {
         if e.direction != Direction::CrossSite || !established(f) {
             return;
         }
-        let (Some(src_site), Some(dst_site)) = (e.src.site, e.dst.site) else {
+        let Some(crossing) = crossing_of(self.by_host, f, e) else {
             return;
         };
-        let from = if self.by_host {
-            ip_key(f.orig_ip)
-        } else {
-            u128::from(src_site.0)
-        };
-        let to = match e.dst.asset {
-            Some(a) => (1u64 << 32) | u64::from(a.0),
-            None => u64::from(dst_site.0),
-        };
-        let key = Fp::new(0xf1)
-            .u128(from)
-            .u64(to)
-            .u64(f.service as u64)
-            .finish();
-        let (org, by_host, baseline) = (self.org, self.by_host, self.baseline);
+        let key = fingerprint(&crossing);
+        let (org, by_host, window) = (self.org, self.by_host, self.baseline);
+        let saved = self.saved.as_deref();
         if self.pending.contains(key) {
-            self.pending
-                .offer(key, f, || make_alert(org, by_host, baseline, view), out);
+            self.pending.offer(
+                key,
+                f,
+                || make_alert(org, by_host, window, saved, view),
+                out,
+            );
             return;
         }
-        if !self.known.insert_key(key) || ts < self.start.saturating_add(self.baseline) {
+        if !self.known.entry(key, || crossing).1 || ts < self.start.saturating_add(self.baseline) {
             return;
         }
-        self.pending
-            .offer(key, f, || make_alert(org, by_host, baseline, view), out);
+        self.pending.offer(
+            key,
+            f,
+            || make_alert(org, by_host, window, saved, view),
+            out,
+        );
     }
 
     fn finish(&mut self, out: &mut AlertSink) {
         self.pending.flush(out);
+    }
+
+    fn learned_baseline(&self) -> Option<Baseline> {
+        let mut crossings: Vec<KnownCrossing> = self.known.iter().map(|(_, c)| *c).collect();
+        crossings.sort();
+        let first = self
+            .saved
+            .as_ref()
+            .and_then(|b| b.first_flow)
+            .map(|t| t.as_micros())
+            .into_iter()
+            .chain((self.start != i64::MAX).then_some(self.start))
+            .min();
+        Some(Baseline {
+            key: if self.by_host {
+                FirstSeenKey::Host
+            } else {
+                FirstSeenKey::Site
+            },
+            first_flow: first.map(Timestamp::from_micros),
+            last_flow: (self.last != i64::MIN)
+                .then(|| Timestamp::from_micros(self.last))
+                .or_else(|| self.saved.as_ref().and_then(|b| b.last_flow)),
+            crossings,
+        })
     }
 
     fn stats(&self) -> DetectorStats {
@@ -134,7 +212,28 @@ impl Detector for FirstSeen<'_> {
     }
 }
 
-fn make_alert(org: &Org, by_host: bool, baseline: i64, view: &FlowView<'_>) -> Alert {
+/// "the 7-day baseline", or the saved baseline with the days it was learned over.
+fn describe_baseline(window: i64, saved: Option<&Baseline>) -> String {
+    let day = |t: Timestamp| t.to_string().chars().take(10).collect::<String>();
+    match saved {
+        Some(b) => match (b.first_flow, b.last_flow) {
+            (Some(a), Some(z)) => {
+                format!("the saved baseline (learned {} to {})", day(a), day(z))
+            }
+            _ => "the saved baseline".to_string(),
+        },
+        None => format!("the {}-day baseline", window / Timestamp::DAY),
+    }
+}
+
+fn make_alert(
+    org: &Org,
+    by_host: bool,
+    window: i64,
+    saved: Option<&Baseline>,
+    view: &FlowView<'_>,
+) -> Alert {
+    let learned = describe_baseline(window, saved);
     let (f, e) = (view.flow, view.enriched);
     let data = e.dst.asset.is_some_and(|a| org.asset(a).holds_data());
     let severity = if f.service.is_admin() || data {
@@ -151,9 +250,8 @@ fn make_alert(org: &Org, by_host: bool, baseline: i64, view: &FlowView<'_>) -> A
         (Some(s), None) => org.site(s).id.clone(),
         (None, _) => describe(org, f.resp_ip, e.dst),
     };
-    let days = baseline / Timestamp::DAY;
     let summary = format!(
-        "new crossing {from_name} → {to_name} over {}: not seen in the {days}-day baseline or since (first flow {} → {}:{})",
+        "new crossing {from_name} → {to_name} over {}: not seen in {learned} or since (first flow {} → {}:{})",
         f.service, f.orig_ip, f.resp_ip, f.resp_port
     );
     let mut a = Alert::for_flow(

@@ -217,6 +217,17 @@ pub fn run_with_context(
     flows: &[Flow],
     contexts: &[(usize, AppContext)],
 ) -> Vec<Alert> {
+    run_detectors(org, ids, flows, contexts).0
+}
+
+/// Like [`run_with_context`], also handing back the finished detectors (for what they
+/// learned).
+pub fn run_detectors<'o>(
+    org: &'o Org,
+    ids: &[&str],
+    flows: &[Flow],
+    contexts: &[(usize, AppContext)],
+) -> (Vec<Alert>, Vec<Box<dyn Detector + 'o>>) {
     let mut detectors = detectors(org, ids);
     let mut sink = AlertSink::new(org.detectors.limits.max_alerts);
     let mut enricher = Enricher::new(org);
@@ -241,7 +252,7 @@ pub fn run_with_context(
             .cmp(&b.sort_key())
             .then_with(|| a.summary.cmp(&b.summary))
     });
-    alerts
+    (alerts, detectors)
 }
 
 /// The detectors with these ids (all when empty); panics on an unknown id.
