@@ -23,6 +23,7 @@ mod host;
 pub use capture::MAX_SORTED_FLOWS;
 use capture::{CaptureStream, Content};
 pub use host::{HostKeep, MAX_HOST_RECORDS, MAX_RULE_MATCHES, host_files, is_host_log};
+use sekisho_detect::bounded::{BoundedMap, Fp, cap, caps, ip_key};
 use sekisho_detect::{AlertSink, Detector, DetectorStats, FlowView};
 use sekisho_event::{
     Alert, AppContext, AppKind, AppRecord, ConnState, Flow, Incident, Proto, RunStats, Service, Uid,
@@ -69,6 +70,64 @@ pub struct Pipeline<'o> {
     contexts_dropped: u64,
     by_direction: [u64; 5],
     derived_uids: HashSet<Uid>,
+    dedup: Option<Dedup>,
+}
+
+/// Connections already analysed, to tell one connection logged by several sensors
+/// (`[detectors.duplicates]`). Bounded; an evicted connection logged again later by
+/// another sensor is analysed twice, never lost.
+#[derive(Debug)]
+struct Dedup {
+    /// 5-tuple fingerprint → (start time, sensor fingerprint) of the record analysed.
+    seen: BoundedMap<u64, (i64, u64)>,
+    window: i64,
+    duplicates: u64,
+}
+
+impl Dedup {
+    fn new(org: &Org) -> Option<Self> {
+        let s = &org.detectors.duplicates;
+        s.enabled.then(|| Dedup {
+            seen: BoundedMap::new(cap(
+                org.detectors.limits.max_tracked_keys,
+                caps::FINGERPRINTS,
+            )),
+            window: i64::from(s.window_ms) * 1_000,
+            duplicates: 0,
+        })
+    }
+
+    /// True when another sensor logged this connection already.
+    #[inline]
+    fn is_duplicate(&mut self, f: &Flow) -> bool {
+        let tuple = Fp::new(0xd0)
+            .u64(f.proto as u64)
+            .u128(ip_key(f.orig_ip))
+            .u128(ip_key(f.resp_ip))
+            .u64(u64::from(f.orig_port) << 16 | u64::from(f.resp_port))
+            .finish();
+        let sensor = f
+            .sensor
+            .as_bytes()
+            .chunks(8)
+            .fold(Fp::new(0xd1), |fp, c| {
+                let mut w = [0u8; 8];
+                w[..c.len()].copy_from_slice(c);
+                fp.u64(u64::from_le_bytes(w))
+            })
+            .finish();
+        let ts = f.ts.as_micros();
+        let (slot, created) = self.seen.entry(tuple, || (ts, sensor));
+        if created {
+            return false;
+        }
+        if slot.1 != sensor && ts.abs_diff(slot.0) <= self.window.unsigned_abs() {
+            self.duplicates += 1;
+            return true;
+        }
+        *slot = (ts, sensor);
+        false
+    }
 }
 
 impl<'o> Pipeline<'o> {
@@ -83,7 +142,19 @@ impl<'o> Pipeline<'o> {
             contexts_dropped: 0,
             by_direction: [0; 5],
             derived_uids: HashSet::new(),
+            dedup: Dedup::new(org),
         }
+    }
+
+    /// Every flow comes from one sensor (one input stream): no connection can be logged
+    /// twice, so the duplicate check is skipped.
+    pub fn single_sensor(&mut self) {
+        self.dedup = None;
+    }
+
+    /// Flows kept from the detectors because another sensor had logged them.
+    pub fn duplicates(&self) -> u64 {
+        self.dedup.as_ref().map_or(0, |d| d.duplicates)
     }
 
     /// Folds an application-log record into the context of its flow.
@@ -117,6 +188,11 @@ impl<'o> Pipeline<'o> {
     /// Enriches one flow and runs every detector on it; returns the enrichment.
     pub fn push_flow(&mut self, flow: &Flow) -> Enriched {
         let enriched = self.enricher.enrich(flow);
+        if let Some(d) = &mut self.dedup
+            && d.is_duplicate(flow)
+        {
+            return enriched;
+        }
         self.by_direction[direction_index(enriched.direction)] += 1;
         let context = if self.contexts.is_empty() {
             None
@@ -428,6 +504,9 @@ pub fn analyze_paths_with(
                 .map(|(c, handle)| Stream::Capture(c, handle)),
         )
         .collect();
+    if sources.len() < 2 {
+        pipeline.single_sensor();
+    }
     let mut heap: BinaryHeap<Reverse<(sekisho_event::Timestamp, usize)>> = BinaryHeap::new();
     let mut heads: Vec<Option<(Flow, u32)>> = Vec::with_capacity(sources.len());
     for (i, s) in sources.iter_mut().enumerate() {
@@ -454,6 +533,7 @@ pub fn analyze_paths_with(
             report(&mut prog, &stats, progress);
         }
     }
+    stats.duplicates += pipeline.duplicates();
     report(&mut prog, &stats, progress);
     let mut outcome = pipeline.finish();
     outcome.detectors.extend(host_stats); // host detectors' bounded state (host.rs)

@@ -115,6 +115,10 @@ pub struct RunStats {
     pub skipped: u64,
     /// The first [`MAX_REJECTION_SAMPLES`] rejections with their positions.
     pub samples: Vec<Rejection>,
+    /// Flows that another sensor had already logged (same connection, see
+    /// `[detectors.duplicates]`): parsed and stored, analysed once.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub duplicates: u64,
     /// Earliest time of a parsed record: with `last_ts`, the span the input covers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_ts: Option<Timestamp>,
@@ -225,6 +229,7 @@ impl RunStats {
         self.parsed += other.parsed;
         self.rejected += other.rejected;
         self.skipped += other.skipped;
+        self.duplicates += other.duplicates;
         for (k, v) in &other.rejected_by_reason {
             *self.rejected_by_reason.entry(k.clone()).or_default() += v;
         }
@@ -280,4 +285,8 @@ mod tests {
             "conn.log:1: bad-field: id.orig_h: not an address"
         );
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

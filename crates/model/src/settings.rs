@@ -19,7 +19,32 @@ pub struct DetectorSettings {
     /// `failed-logon-burst` and `password-spray`.
     pub failed_logons: FailedLogonSettings,
     pub correlation: CorrelationSettings,
+    /// One connection logged by several sensors, analysed once.
+    pub duplicates: DuplicateSettings,
     pub limits: Limits,
+}
+
+/// The same connection logged by more than one sensor (both ends of a WAN link, two
+/// routers on its path, host-based Zeek on both hosts) is analysed once: records with the
+/// same protocol, addresses and ports from another sensor, starting within `window_ms` of
+/// the first, are counted as duplicates and kept from the detectors (the store keeps them:
+/// they are evidence of what each sensor saw).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DuplicateSettings {
+    pub enabled: bool,
+    /// Largest difference in start time between two sensors' records of one connection
+    /// (their clocks and capture points differ by milliseconds).
+    pub window_ms: u32,
+}
+
+impl Default for DuplicateSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window_ms: 2_000,
+        }
+    }
 }
 
 /// What a first-seen pair is keyed by on the source side.

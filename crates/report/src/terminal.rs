@@ -116,6 +116,13 @@ pub fn terminal_summary(a: &Analysis, color: bool) -> String {
             fmt_bytes(st.bytes)
         )),
     );
+    if st.duplicates > 0 {
+        let _ = writeln!(
+            o,
+            "  {} flows logged by more than one sensor: analysed once",
+            fmt_count(st.duplicates)
+        );
+    }
     if !st.rejected_by_reason.is_empty() {
         let reasons: Vec<String> = st
             .rejected_by_reason
