@@ -127,6 +127,10 @@ pub struct RunStats {
     pub last_ts: Option<Timestamp>,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 impl RunStats {
     /// Counts a rejection and keeps its position while there is room.
     pub fn reject(
@@ -285,8 +289,4 @@ mod tests {
             "conn.log:1: bad-field: id.orig_h: not an address"
         );
     }
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
