@@ -54,9 +54,15 @@ fn apt29_day1_smb_to_the_attacker_lateral_movement_and_c2_are_found() {
         "the attacker is outside every site"
     );
 
-    // Seen by both sensors: 4 WinRM + 4 WinRM, 15 + 15 SMB, 4 + 4 DCE-RPC (port 135).
+    // 4 WinRM, 15 SMB and 4 DCE-RPC (port 135) connections, each logged by both sensors
+    // and analysed once; the run counts the duplicates (crates/engine/tests/duplicates.rs
+    // derives their number from the raw logs).
+    assert!(
+        stats["duplicates"].as_u64().unwrap() >= 4 + 15 + 4,
+        "{stats:#}"
+    );
     let rule = "workstation-to-workstation remote administration";
-    for (service, flows) in [("winrm", 8), ("smb", 30), ("dce-rpc", 8)] {
+    for (service, flows) in [("winrm", 4), ("smb", 15), ("dce-rpc", 4)] {
         let a = find(&doc, "policy-alert", "10.0.1.4", "10.0.1.6", service);
         assert_eq!(a["rule"], rule);
         assert_eq!(a["flow_count"], flows, "{service}");
