@@ -90,17 +90,31 @@ pub struct Manifest {
     pub torn_tail: Option<u64>,
 }
 
+/// A relative, `/`-separated path with no empty, `.` or `..` component, no backslash and
+/// no NUL: joined to the store directory, it stays inside it.
+pub fn inside_store(path: &str) -> bool {
+    !path.is_empty()
+        && !path.contains(['\\', '\0'])
+        && path
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
 impl Manifest {
     /// Reads `DIR/manifest.jsonl`; a missing file is an empty store. A final line without its
     /// newline, or that does not parse, is a commit that was never acknowledged: reported in
     /// `torn_tail`, not an error. Any other bad line is corruption and an error naming it.
     pub fn read(dir: &Path) -> Result<Self, StoreError> {
         let path = dir.join(crate::layout::MANIFEST);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(StoreError::io(&path, e)),
-        };
+        match std::fs::read(&path) {
+            Ok(bytes) => Self::parse(&bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(StoreError::io(&path, e)),
+        }
+    }
+
+    /// [`Manifest::read`] over the file's bytes. Pure; never panics on any byte sequence.
+    pub fn parse(bytes: &[u8]) -> Result<Self, StoreError> {
         let mut out = Manifest::default();
         let mut start = 0usize;
         let mut line_no = 0usize;
@@ -113,7 +127,21 @@ impl Manifest {
             };
             let line = &bytes[start..start + len];
             match serde_json::from_slice::<Commit>(line) {
-                Ok(c) => out.commits.push(c),
+                Ok(c) => {
+                    // Segment paths are joined to the store directory to read, hash and
+                    // (when recovering a commit) rename files: a tampered manifest must not
+                    // reach outside the store.
+                    if let Some(bad) = c.segments.iter().find(|s| !inside_store(&s.path)) {
+                        return Err(StoreError::Manifest {
+                            line: line_no,
+                            message: format!(
+                                "segment path {:?} is not a plain path inside the store",
+                                bad.path.chars().take(200).collect::<String>()
+                            ),
+                        });
+                    }
+                    out.commits.push(c)
+                }
                 Err(e) => {
                     if start + len + 1 == bytes.len() {
                         // A complete-looking last line that does not parse: torn as well
@@ -160,5 +188,66 @@ impl Manifest {
     /// True when a finished ingest run had exactly this job key.
     pub fn has_job(&self, job: &str) -> bool {
         self.commits.iter().any(|c| c.job.as_deref() == Some(job))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(seq: u64, path: &str) -> String {
+        let c = Commit {
+            seq,
+            segments: vec![Segment {
+                table: "flows".into(),
+                path: path.into(),
+                day: "2024-05-01".into(),
+                site: "jp-hq".into(),
+                rows: 1,
+                bytes: 1,
+                min_ts: 0,
+                max_ts: 0,
+                blake3: hex(&GENESIS),
+                chain: hex(&GENESIS),
+            }],
+            inputs: vec![],
+            job: None,
+        };
+        serde_json::to_string(&c).expect("serialises") + "\n"
+    }
+
+    #[test]
+    fn segment_paths_that_leave_the_store_are_refused_by_line() {
+        let good = "flows/day=2024-05-01/site=jp-hq/seg-000001-0.parquet";
+        let m = Manifest::parse(line(1, good).as_bytes()).expect("a plain path");
+        assert_eq!(m.segments().count(), 1);
+        for bad in [
+            "../../etc/cron.d/x",
+            "/etc/passwd",
+            "flows/../../x",
+            "flows//x",
+            "flows/./x",
+            "flows\\..\\x",
+            "",
+        ] {
+            let text = line(1, good) + &line(2, bad) + &line(3, good);
+            match Manifest::parse(text.as_bytes()) {
+                Err(StoreError::Manifest { line, message }) => {
+                    assert_eq!(line, 2, "{bad}");
+                    assert!(message.contains("inside the store"), "{message}");
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_torn_last_line_is_not_an_error() {
+        let good = "flows/a.parquet";
+        let text = line(1, good) + "{\"seq\":2,\"segm";
+        let m = Manifest::parse(text.as_bytes()).expect("torn tail");
+        assert_eq!(m.commits.len(), 1);
+        assert_eq!(m.torn_tail, Some(14));
+        assert_eq!(m.committed_len, line(1, good).len() as u64);
     }
 }
