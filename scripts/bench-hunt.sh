@@ -67,6 +67,7 @@ DUCK_PY='
 import duckdb, sys, time
 store, runs, sql = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")  # it would print into the timing pipe
 con.execute(f"CREATE VIEW flows AS SELECT * FROM read_parquet(\"{store}/flows/**/*.parquet\", hive_partitioning=true)".replace("\"", chr(39)))
 best = None
 for _ in range(runs):
