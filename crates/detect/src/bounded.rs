@@ -37,7 +37,8 @@ pub struct SeededState {
 }
 
 impl SeededState {
-    fn random() -> Self {
+    /// A fresh seed (tables keyed by attacker-influenced fingerprints need one).
+    pub fn random() -> Self {
         // RandomState is seeded from the OS once per process and then varied per instance.
         let seed = std::collections::hash_map::RandomState::new().hash_one(0x05ec_15e0_u64);
         Self { seed: seed | 1 }

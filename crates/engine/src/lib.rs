@@ -23,7 +23,7 @@ mod host;
 pub use capture::MAX_SORTED_FLOWS;
 use capture::{CaptureStream, Content};
 pub use host::{HostKeep, MAX_HOST_RECORDS, MAX_RULE_MATCHES, host_files, is_host_log};
-use sekisho_detect::bounded::{BoundedMap, Fp, cap, caps, ip_key};
+use sekisho_detect::bounded::{Fp, SeededState, cap, caps, ip_key};
 use sekisho_detect::{AlertSink, Detector, DetectorStats, FlowView};
 use sekisho_event::{
     Alert, AppContext, AppKind, AppRecord, ConnState, Flow, Incident, Proto, RunStats, Service, Uid,
@@ -32,7 +32,8 @@ use sekisho_model::{Direction, Enriched, Enricher, Org};
 use sekisho_zeek::{LogFile, LogKind, LogReader, Record};
 use serde::Serialize;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -74,27 +75,75 @@ pub struct Pipeline<'o> {
 }
 
 /// Connections already analysed, to tell one connection logged by several sensors
-/// (`[detectors.duplicates]`). Bounded; an evicted connection logged again later by
-/// another sensor is analysed twice, never lost.
+/// (`[detectors.duplicates]`). Sensors' records of one connection reach the pipeline close
+/// together (the input is merged by time), so only recent records are kept, first in,
+/// first out: those recorded while the latest start time seen was within `window_ms` plus
+/// `limits.reorder_slack_minutes` of the current one, and at most `limits.max_tracked_keys`
+/// (and `caps::FINGERPRINTS`) of them. The table stays the size of a few minutes of
+/// traffic, small enough to stay in cache. A connection that left it before another
+/// sensor's record of it came is analysed twice, never lost.
 #[derive(Debug)]
 struct Dedup {
-    /// 5-tuple fingerprint → (start time, sensor fingerprint) of the record analysed.
-    seen: BoundedMap<u64, (i64, u64)>,
-    window: i64,
+    /// 5-tuple fingerprint → the record analysed.
+    seen: HashMap<u64, Seen, SeededState>,
+    /// Fingerprints in the order they were (re)recorded, with the sequence number of that
+    /// recording and the latest start time seen then: the oldest leave first.
+    order: VecDeque<(u64, u64, i64)>,
+    next_seq: u64,
+    cap: usize,
+    window: u64,
+    /// How long (in start time) a record is kept after it was recorded.
+    horizon: i64,
+    /// The latest start time seen.
+    latest: i64,
     duplicates: u64,
+    /// The last sensor name and its fingerprint: flows of one sensor share one `Arc<str>`,
+    /// so the name is hashed once per run of flows, not per flow (holding the `Arc` keeps
+    /// its address from being reused by another name).
+    last_sensor: Option<(Arc<str>, u64)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    ts: i64,
+    sensor: u64,
+    seq: u64,
 }
 
 impl Dedup {
     fn new(org: &Org) -> Option<Self> {
         let s = &org.detectors.duplicates;
         s.enabled.then(|| Dedup {
-            seen: BoundedMap::new(cap(
-                org.detectors.limits.max_tracked_keys,
-                caps::FINGERPRINTS,
-            )),
-            window: i64::from(s.window_ms) * 1_000,
+            seen: HashMap::with_hasher(SeededState::random()),
+            order: VecDeque::new(),
+            next_seq: 0,
+            cap: cap(org.detectors.limits.max_tracked_keys, caps::FINGERPRINTS),
+            window: u64::from(s.window_ms) * 1_000,
+            horizon: i64::from(s.window_ms) * 1_000
+                + i64::from(org.detectors.limits.reorder_slack_minutes) * 60_000_000,
+            latest: i64::MIN,
             duplicates: 0,
+            last_sensor: None,
         })
+    }
+
+    fn sensor_key(&mut self, sensor: &Arc<str>) -> u64 {
+        match &self.last_sensor {
+            Some((name, key)) if Arc::ptr_eq(name, sensor) => *key,
+            _ => {
+                let key = sensor
+                    .as_bytes()
+                    .chunks(8)
+                    .fold(Fp::new(0xd1), |fp, c| {
+                        let mut w = [0u8; 8];
+                        w[..c.len()].copy_from_slice(c);
+                        fp.u64(u64::from_le_bytes(w))
+                    })
+                    .finish();
+                self.last_sensor = Some((sensor.clone(), key));
+                key
+            }
+        }
     }
 
     /// True when another sensor logged this connection already.
@@ -106,26 +155,38 @@ impl Dedup {
             .u128(ip_key(f.resp_ip))
             .u64(u64::from(f.orig_port) << 16 | u64::from(f.resp_port))
             .finish();
-        let sensor = f
-            .sensor
-            .as_bytes()
-            .chunks(8)
-            .fold(Fp::new(0xd1), |fp, c| {
-                let mut w = [0u8; 8];
-                w[..c.len()].copy_from_slice(c);
-                fp.u64(u64::from_le_bytes(w))
-            })
-            .finish();
+        let sensor = self.sensor_key(&f.sensor);
         let ts = f.ts.as_micros();
-        let (slot, created) = self.seen.entry(tuple, || (ts, sensor));
-        if created {
-            return false;
+        self.latest = self.latest.max(ts);
+        let seq = self.next_seq;
+        let now = Seen { ts, sensor, seq };
+        match self.seen.entry(tuple) {
+            Entry::Occupied(mut e) => {
+                let prev = e.get();
+                if prev.sensor != sensor && ts.abs_diff(prev.ts) <= self.window {
+                    self.duplicates += 1;
+                    return true;
+                }
+                e.insert(now);
+            }
+            Entry::Vacant(e) => {
+                e.insert(now);
+            }
         }
-        if slot.1 != sensor && ts.abs_diff(slot.0) <= self.window.unsigned_abs() {
-            self.duplicates += 1;
-            return true;
+        self.next_seq += 1;
+        self.order.push_back((tuple, seq, self.latest));
+        let expired = self.latest.saturating_sub(self.horizon);
+        while let Some(&(old, old_seq, at)) = self.order.front() {
+            if self.order.len() <= self.cap && at >= expired {
+                break;
+            }
+            self.order.pop_front();
+            if let Entry::Occupied(e) = self.seen.entry(old)
+                && e.get().seq == old_seq
+            {
+                e.remove();
+            }
         }
-        *slot = (ts, sensor);
         false
     }
 }
@@ -667,5 +728,60 @@ pub fn flow_from_app(rec: &AppRecord, sensor: Arc<str>) -> Flow {
         resp_pkts: 0,
         state: ConnState::Unknown,
         sensor,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sekisho_event::Timestamp;
+
+    fn flow(port: u16, secs: i64, sensor: &Arc<str>) -> Flow {
+        Flow {
+            ts: Timestamp::from_micros(secs * 1_000_000),
+            duration_us: 0,
+            uid: Uid::default(),
+            orig_ip: "10.0.0.1".parse().unwrap(),
+            orig_port: port,
+            resp_ip: "10.0.0.2".parse().unwrap(),
+            resp_port: 445,
+            proto: Proto::Tcp,
+            service: Service::Smb,
+            orig_bytes: 1,
+            resp_bytes: 1,
+            orig_pkts: 1,
+            resp_pkts: 1,
+            state: ConnState::SF,
+            sensor: sensor.clone(),
+        }
+    }
+
+    #[test]
+    fn duplicates_need_another_sensor_the_window_and_a_recent_record() {
+        let org = Org::from_toml(
+            "[org]\nname = \"X\"\n[detectors.limits]\nmax_tracked_keys = 3\n",
+            "org.toml",
+        )
+        .unwrap();
+        let mut d = Dedup::new(&org).expect("enabled by default");
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a"), Arc::from("b"));
+        // Another sensor, 1 s later: a duplicate; the same sensor again: a new connection.
+        assert!(!d.is_duplicate(&flow(1000, 0, &a)));
+        assert!(d.is_duplicate(&flow(1000, 1, &b)));
+        assert!(!d.is_duplicate(&flow(1000, 1, &Arc::from("a"))));
+        // Another sensor but 3 s apart: a new connection reusing the port.
+        assert!(!d.is_duplicate(&flow(1000, 5, &b)));
+        // Three newer connections push the first out of the window of 3: analysed twice.
+        assert!(!d.is_duplicate(&flow(2000, 10, &a)));
+        for p in [2001, 2002, 2003] {
+            assert!(!d.is_duplicate(&flow(p, 10, &a)));
+        }
+        assert!(d.seen.len() <= 3 && d.order.len() <= 3);
+        assert!(!d.is_duplicate(&flow(2000, 10, &b)));
+        assert_eq!(d.duplicates, 1);
+        // Minutes later (past window and reorder slack) the table holds only the newest.
+        assert!(!d.is_duplicate(&flow(3000, 3_600, &a)));
+        assert_eq!(d.seen.len(), 1);
+        assert!(d.is_duplicate(&flow(3000, 3_601, &b)));
     }
 }
