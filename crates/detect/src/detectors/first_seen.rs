@@ -112,8 +112,8 @@ fn crossing_of(by_host: bool, f: &sekisho_event::Flow, e: &Enriched) -> Option<K
     })
 }
 
-/// The destination side of the key is the asset when there is one, else the site, as it
-/// always was: a baseline learned before assets were declared still fits.
+/// The destination side of the key is the asset when the destination is a declared asset,
+/// else its site (so declaring a new asset makes the crossings to it new once).
 fn fingerprint(c: &KnownCrossing) -> u64 {
     let from = match c.from {
         CrossingSource::Site(s) => u128::from(s.0),
