@@ -198,7 +198,7 @@ impl DkimKeys {
 }
 
 fn looks_like_key(txt: &str) -> bool {
-    tags(txt).is_ok_and(|t| t.iter().any(|(k, _)| *k == "p"))
+    Tags::parse(txt).is_ok_and(|t| t.get("p").is_some())
 }
 
 fn absolute(name: &str, origin: Option<&str>) -> String {
@@ -422,26 +422,29 @@ fn verify_one(
     let value = String::from_utf8_lossy(sig_field.value());
     // Who signed and with what come first: a verifier refuses an algorithm before it
     // looks at anything else, and the report should name the signer even then.
-    if let Ok(t) = tags(&value) {
-        let get = |name: &str| t.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
-        check.domain = get("d").unwrap_or_default().to_ascii_lowercase();
-        check.selector = get("s").unwrap_or_default().to_ascii_lowercase();
-        check.algorithm = get("a").unwrap_or_default().to_string();
-        if let Some(refusal) = algorithm_refusal(&check.algorithm) {
-            check.detail = refusal;
-            return check;
-        }
-    }
-    let sig = match Signature::parse(&value) {
-        Ok(s) => s,
+    let tags = match Tags::parse(&value) {
+        Ok(t) => t,
         Err(e) => {
             check.detail = e;
             return check;
         }
     };
-    let Some(alg) = sig.algorithm else {
-        check.detail = algorithm_refusal(&sig.algorithm_name).unwrap_or_default();
-        return check;
+    check.domain = tags.get("d").unwrap_or_default().to_ascii_lowercase();
+    check.selector = tags.get("s").unwrap_or_default().to_ascii_lowercase();
+    check.algorithm = tags.get("a").unwrap_or_default().to_string();
+    let alg = match algorithm(&check.algorithm) {
+        Ok(a) => a,
+        Err(refusal) => {
+            check.detail = refusal;
+            return check;
+        }
+    };
+    let sig = match Signature::from_tags(&tags) {
+        Ok(s) => s,
+        Err(e) => {
+            check.detail = e;
+            return check;
+        }
     };
     if let (Some(x), Some(at)) = (sig.expires, received_at)
         && at > x
@@ -528,13 +531,14 @@ fn verify_one(
     check
 }
 
-/// Why an `a=` is not verified, or `None` when it is supported.
-fn algorithm_refusal(name: &str) -> Option<String> {
+/// The algorithm an `a=` names, or why it is not verified.
+fn algorithm(name: &str) -> Result<Algorithm, String> {
     match name.to_ascii_lowercase().as_str() {
-        "rsa-sha256" | "ed25519-sha256" => None,
-        "rsa-sha1" => Some("rsa-sha1 is not accepted any more (RFC 8301)".into()),
-        "" => Some("a= is missing".into()),
-        other => Some(format!("unknown algorithm {other}")),
+        "rsa-sha256" => Ok(Algorithm::RsaSha256),
+        "ed25519-sha256" => Ok(Algorithm::Ed25519Sha256),
+        "rsa-sha1" => Err("rsa-sha1 is not accepted any more (RFC 8301)".into()),
+        "" => Err("a= is missing".into()),
+        other => Err(format!("unknown algorithm {other}")),
     }
 }
 
@@ -551,7 +555,6 @@ enum Canon {
 }
 
 struct Signature {
-    algorithm: Option<Algorithm>,
     algorithm_name: String,
     signature: Vec<u8>,
     body_hash: Vec<u8>,
@@ -566,19 +569,12 @@ struct Signature {
 }
 
 impl Signature {
-    fn parse(value: &str) -> Result<Signature, String> {
-        let tags = tags(value)?;
-        let get = |name: &str| tags.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
-        let need = |name: &str| get(name).ok_or_else(|| format!("{name}= is missing"));
+    fn from_tags(tags: &Tags<'_>) -> Result<Signature, String> {
+        let need = |name: &str| tags.get(name).ok_or_else(|| format!("{name}= is missing"));
         if need("v")? != "1" {
             return Err(format!("v={} is not 1", need("v")?));
         }
         let algorithm_name = need("a")?.to_string();
-        let algorithm = match algorithm_name.to_ascii_lowercase().as_str() {
-            "rsa-sha256" => Some(Algorithm::RsaSha256),
-            "ed25519-sha256" => Some(Algorithm::Ed25519Sha256),
-            _ => None,
-        };
         let signature = decode_b64(need("b")?).ok_or("b= is not base64")?;
         let body_hash = decode_b64(need("bh")?).ok_or("bh= is not base64")?;
         let canon = |s: &str| match s.to_ascii_lowercase().as_str() {
@@ -586,7 +582,7 @@ impl Signature {
             "relaxed" => Ok(Canon::Relaxed),
             other => Err(format!("unknown canonicalization {other}")),
         };
-        let (header_canon, body_canon) = match get("c") {
+        let (header_canon, body_canon) = match tags.get("c") {
             None => (Canon::Simple, Canon::Simple),
             Some(c) => match c.split_once('/') {
                 Some((h, b)) => (canon(h)?, canon(b)?),
@@ -608,7 +604,7 @@ impl Signature {
         if !signed_headers.iter().any(|h| h == "from") {
             return Err("h= does not include From".into());
         }
-        let identity_domain = match get("i") {
+        let identity_domain = match tags.get("i") {
             None => None,
             Some(i) => {
                 let d = i
@@ -622,7 +618,7 @@ impl Signature {
             }
         };
         let number = |name: &str| -> Result<Option<u64>, String> {
-            get(name)
+            tags.get(name)
                 .map(|v| {
                     v.parse::<u64>()
                         .map_err(|_| format!("{name}={v} is not a number"))
@@ -637,7 +633,7 @@ impl Signature {
         {
             return Err(format!("x={x} is before t={t}"));
         }
-        if let Some(q) = get("q")
+        if let Some(q) = tags.get("q")
             && !q
                 .split(':')
                 .any(|m| strip_fws(m).eq_ignore_ascii_case("dns/txt"))
@@ -645,7 +641,6 @@ impl Signature {
             return Err(format!("q={q} has no dns/txt"));
         }
         Ok(Signature {
-            algorithm,
             algorithm_name,
             signature,
             body_hash,
@@ -670,28 +665,28 @@ struct KeyRecord {
 
 impl KeyRecord {
     fn parse(record: &str) -> Result<KeyRecord, String> {
-        let tags = tags(record)?;
-        let get = |name: &str| tags.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
-        if let Some(v) = get("v")
+        let tags = Tags::parse(record)?;
+        if let Some(v) = tags.get("v")
             && v != "DKIM1"
         {
             return Err(format!("v={v} is not DKIM1"));
         }
-        if let Some(s) = get("s")
+        if let Some(s) = tags.get("s")
             && !s.split(':').any(|s| matches!(strip_fws(s), "*" | "email"))
         {
             return Err(format!("s={s} does not allow email"));
         }
-        let p = get("p").ok_or("p= is missing")?;
+        let p = tags.get("p").ok_or("p= is missing")?;
         let public_key = decode_b64(p).ok_or("p= is not base64")?;
         Ok(KeyRecord {
-            key_type: get("k").unwrap_or("rsa").to_ascii_lowercase(),
-            hashes: get("h").map(|h| {
+            key_type: tags.get("k").unwrap_or("rsa").to_ascii_lowercase(),
+            hashes: tags.get("h").map(|h| {
                 h.split(':')
                     .map(|x| strip_fws(x).to_ascii_lowercase())
                     .collect()
             }),
-            strict_identity: get("t")
+            strict_identity: tags
+                .get("t")
                 .is_some_and(|t| t.split(':').any(|f| strip_fws(f).eq_ignore_ascii_case("s"))),
             public_key,
         })
@@ -730,32 +725,40 @@ impl KeyRecord {
     }
 }
 
-/// `tag=value` pairs of a tag list (RFC 6376 §3.2); values keep inner FWS.
-fn tags(list: &str) -> Result<Vec<(&str, &str)>, String> {
-    let mut out: Vec<(&str, &str)> = Vec::new();
-    for spec in list.split(';') {
-        if strip_fws(spec).is_empty() {
-            continue;
+/// The `tag=value` pairs of a tag list (RFC 6376 §3.2); values keep inner FWS.
+struct Tags<'a>(Vec<(&'a str, &'a str)>);
+
+impl<'a> Tags<'a> {
+    fn parse(list: &'a str) -> Result<Self, String> {
+        let mut out: Vec<(&str, &str)> = Vec::new();
+        for spec in list.split(';') {
+            if strip_fws(spec).is_empty() {
+                continue;
+            }
+            let (name, value) = spec
+                .split_once('=')
+                .ok_or_else(|| format!("tag without '=': {}", clip(strip_fws(spec))))?;
+            let name = strip_fws(name);
+            if name.is_empty()
+                || !name.starts_with(|c: char| c.is_ascii_alphabetic())
+                || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                return Err(format!("bad tag name {}", clip(name)));
+            }
+            if out.iter().any(|(k, _)| *k == name) {
+                return Err(format!("tag {name}= appears twice"));
+            }
+            if out.len() == 64 {
+                return Err("more than 64 tags".into());
+            }
+            out.push((name, strip_fws(value)));
         }
-        let (name, value) = spec
-            .split_once('=')
-            .ok_or_else(|| format!("tag without '=': {}", clip(strip_fws(spec))))?;
-        let name = strip_fws(name);
-        if name.is_empty()
-            || !name.starts_with(|c: char| c.is_ascii_alphabetic())
-            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            return Err(format!("bad tag name {}", clip(name)));
-        }
-        if out.iter().any(|(k, _)| *k == name) {
-            return Err(format!("tag {name}= appears twice"));
-        }
-        if out.len() == 64 {
-            return Err("more than 64 tags".into());
-        }
-        out.push((name, strip_fws(value)));
+        Ok(Tags(out))
     }
-    Ok(out)
+
+    fn get(&self, name: &str) -> Option<&'a str> {
+        self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+    }
 }
 
 fn clip(s: &str) -> &str {
@@ -1168,7 +1171,8 @@ mod tests {
         );
         let mut m = format!("{unsigned}{headers}\r\n{body}").into_bytes();
         let (fields, _) = split_message(&m);
-        let sig = Signature::parse(&String::from_utf8_lossy(fields[0].value())).expect("sig");
+        let value = String::from_utf8_lossy(fields[0].value()).into_owned();
+        let sig = Signature::from_tags(&Tags::parse(&value).expect("tags")).expect("sig");
         let data = signed_header_data(&sig, &fields[0], &fields);
         let digest = ring::digest::digest(&ring::digest::SHA256, &data);
         let b = B64.encode(pair.sign(digest.as_ref()));
