@@ -142,6 +142,16 @@ impl Fp {
     pub fn i64(self, x: i64) -> Self {
         self.u64(x as u64)
     }
+    /// Bytes, in 8-byte words, then their length (so `"ab"` and `"ab\0"` differ).
+    pub fn bytes(self, b: &[u8]) -> Self {
+        b.chunks(8)
+            .fold(self, |fp, c| {
+                let mut w = [0u8; 8];
+                w[..c.len()].copy_from_slice(c);
+                fp.u64(u64::from_le_bytes(w))
+            })
+            .u64(b.len() as u64)
+    }
     #[inline]
     pub fn finish(self) -> u64 {
         fold_mul(self.0, K2 ^ K1)

@@ -131,15 +131,7 @@ impl Dedup {
         match &self.last_sensor {
             Some((name, key)) if Arc::ptr_eq(name, sensor) => *key,
             _ => {
-                let key = sensor
-                    .as_bytes()
-                    .chunks(8)
-                    .fold(Fp::new(0xd1), |fp, c| {
-                        let mut w = [0u8; 8];
-                        w[..c.len()].copy_from_slice(c);
-                        fp.u64(u64::from_le_bytes(w))
-                    })
-                    .finish();
+                let key = Fp::new(0xd1).bytes(sensor.as_bytes()).finish();
                 self.last_sensor = Some((sensor.clone(), key));
                 key
             }
