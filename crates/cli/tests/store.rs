@@ -56,6 +56,15 @@ fn p(path: &Path) -> String {
     path.display().to_string()
 }
 
+/// `sekisho CMD... --org ORG --store STORE REST...`
+fn on_store(cmd: &[&str], org: &Path, store: &Path, rest: &[&str]) -> std::process::Output {
+    let (org, store) = (p(org), p(store));
+    let mut args = cmd.to_vec();
+    args.extend(["--org", org.as_str(), "--store", store.as_str()]);
+    args.extend_from_slice(rest);
+    sekisho(&args)
+}
+
 struct Demo {
     dir: PathBuf,
     org: PathBuf,
@@ -92,15 +101,7 @@ fn demo_store(name: &str) -> Demo {
 #[test]
 fn ingest_stores_what_analyze_sees_and_attest_tells_violations_from_coverage() {
     let d = demo_store("store-demo");
-    let ingest = sekisho(&[
-        "ingest",
-        "--org",
-        &p(&d.org),
-        "--store",
-        &p(&d.store),
-        "--json",
-        &p(&d.zeek),
-    ]);
+    let ingest = on_store(&["ingest"], &d.org, &d.store, &["--json", &p(&d.zeek)]);
     assert_eq!(ingest.status.code(), Some(0), "{}", stderr(&ingest));
     let figures = json_of(&ingest);
 
@@ -146,15 +147,7 @@ fn ingest_stores_what_analyze_sees_and_attest_tells_violations_from_coverage() {
     assert_eq!(verify.status.code(), Some(0), "{}", stdout(&verify));
     let head = store.chain_head();
     assert!(stdout(&verify).contains(&head));
-    let again = sekisho(&[
-        "ingest",
-        "--org",
-        &p(&d.org),
-        "--store",
-        &p(&d.store),
-        "--json",
-        &p(&d.zeek),
-    ]);
+    let again = on_store(&["ingest"], &d.org, &d.store, &["--json", &p(&d.zeek)]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     let again = json_of(&again);
     assert_eq!(again["stored"]["flows"].as_u64(), Some(0));
@@ -217,20 +210,20 @@ fn ingest_stores_what_analyze_sees_and_attest_tells_violations_from_coverage() {
     assert!(page.contains(&head) && page.contains("<svg") && !page.contains("<script"));
 
     // The silenced sensor is a gap, and the claim for its site says so.
-    let munich = sekisho(&[
-        "attest",
-        "--org",
-        &p(&d.org),
-        "--store",
-        &p(&d.store),
-        "--from",
-        &day(d.restriction_us),
-        "--to",
-        &day(end - HOUR_US),
-        "--from-site",
-        "de-muc",
-        "--json",
-    ]);
+    let munich = on_store(
+        &["attest"],
+        &d.org,
+        &d.store,
+        &[
+            "--from",
+            &day(d.restriction_us),
+            "--to",
+            &day(end - HOUR_US),
+            "--from-site",
+            "de-muc",
+            "--json",
+        ],
+    );
     let doc = json_of(&munich);
     let site = doc["sites"]
         .as_array()
@@ -281,22 +274,22 @@ fn ingest_stores_what_analyze_sees_and_attest_tells_violations_from_coverage() {
     lines.push(beat("JP-FS01.corp.example", 10, p1 + HOUR_US, 4624));
     let logs = d.dir.join("security.ndjson");
     std::fs::write(&logs, lines.join("\n") + "\n").unwrap();
-    let with_logs = sekisho(&[
-        "attest",
-        "--org",
-        &p(&d.org),
-        "--store",
-        &p(&d.store),
-        "--from",
-        &day(p0),
-        "--to",
-        &day(p1),
-        "--to-site",
-        "jp-hq",
-        "--host-logs",
-        &p(&logs),
-        "--json",
-    ]);
+    let with_logs = on_store(
+        &["attest"],
+        &d.org,
+        &d.store,
+        &[
+            "--from",
+            &day(p0),
+            "--to",
+            &day(p1),
+            "--to-site",
+            "jp-hq",
+            "--host-logs",
+            &p(&logs),
+            "--json",
+        ],
+    );
     let doc = json_of(&with_logs);
     let host_logs = doc["host_logs"].as_array().unwrap();
     assert_eq!(host_logs.len(), 2, "{host_logs:#?}");
@@ -313,20 +306,20 @@ fn ingest_stores_what_analyze_sees_and_attest_tells_violations_from_coverage() {
 
     // Over the intrusion: the violations are there.
     let start = store.manifest().segments().map(|s| s.min_ts).min().unwrap();
-    let during = sekisho(&[
-        "attest",
-        "--org",
-        &p(&d.org),
-        "--store",
-        &p(&d.store),
-        "--from",
-        &day(start),
-        "--to",
-        &day(d.restriction_us),
-        "--from-tag",
-        "overseas",
-        "--json",
-    ]);
+    let during = on_store(
+        &["attest"],
+        &d.org,
+        &d.store,
+        &[
+            "--from",
+            &day(start),
+            "--to",
+            &day(d.restriction_us),
+            "--from-tag",
+            "overseas",
+            "--json",
+        ],
+    );
     assert_eq!(during.status.code(), Some(1));
     let doc = json_of(&during);
     let violations = doc["violations"].as_array().unwrap();
@@ -342,14 +335,7 @@ fn ingest_stores_what_analyze_sees_and_attest_tells_violations_from_coverage() {
 #[test]
 fn policy_simulate_tells_what_a_restriction_would_break_and_stop() {
     let d = demo_store("store-simulate");
-    let ingest = sekisho(&[
-        "ingest",
-        "--org",
-        &p(&d.org),
-        "--store",
-        &p(&d.store),
-        &p(&d.zeek),
-    ]);
+    let ingest = on_store(&["ingest"], &d.org, &d.store, &[&p(&d.zeek)]);
     assert_eq!(ingest.status.code(), Some(0), "{}", stderr(&ingest));
     let text = std::fs::read_to_string(&d.org).unwrap();
     // "Restrict all overseas connections": every cross-site flow no rule allows is denied.
@@ -362,15 +348,7 @@ fn policy_simulate_tells_what_a_restriction_would_break_and_stop() {
         ),
     )
     .unwrap();
-    let out = sekisho(&[
-        "policy",
-        "simulate",
-        "--org",
-        &p(&strict),
-        "--store",
-        &p(&d.store),
-        "--json",
-    ]);
+    let out = on_store(&["policy", "simulate"], &strict, &d.store, &["--json"]);
     let sim = json_of(&out);
     let rules = sim["rules"].as_array().unwrap();
     let rule = |name: &str| {
@@ -402,15 +380,7 @@ fn policy_simulate_tells_what_a_restriction_would_break_and_stop() {
         "cross_site_default = \"allow\"",
     );
     std::fs::write(&lax, lax_text).unwrap();
-    let out = sekisho(&[
-        "policy",
-        "simulate",
-        "--org",
-        &p(&lax),
-        "--store",
-        &p(&d.store),
-        "--json",
-    ]);
+    let out = on_store(&["policy", "simulate"], &lax, &d.store, &["--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let sim = json_of(&out);
     assert_eq!(sim["alerts_stopped"].as_u64(), Some(0), "{}", stdout(&out));
@@ -492,14 +462,7 @@ fn ingest_killed_at_random_points_loses_and_duplicates_nothing() {
         kills > 0,
         "no run was cut: the input is too small to test anything"
     );
-    let last = sekisho(&[
-        "ingest",
-        "--org",
-        &p(&org),
-        "--store",
-        &p(&store),
-        &p(&input),
-    ]);
+    let last = on_store(&["ingest"], &org, &store, &[&p(&input)]);
     assert_eq!(last.status.code(), Some(0), "{}", stderr(&last));
     let store = Store::open(&store).unwrap();
     let mut uids = HashSet::new();
