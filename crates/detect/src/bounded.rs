@@ -287,7 +287,33 @@ impl<K: std::hash::Hash + Eq, V> BoundedMap<K, V> {
     /// Like [`BoundedMap::entry_with`] for tables whose evicted entries are simply dropped.
     #[inline]
     pub fn entry(&mut self, key: K, make: impl FnOnce() -> V) -> (&mut V, bool) {
+        if self.map.len() >= self.cap && !self.map.contains_key(&key) {
+            self.drop_oldest();
+        }
         self.entry_with(key, make, |_, _| {})
+    }
+
+    /// [`BoundedMap::evict_oldest`] when nobody looks at what leaves: the same entries go,
+    /// dropped where they are instead of collected and put in order.
+    #[cold]
+    fn drop_oldest(&mut self) {
+        let Some(limit) = self.oldest_tick_limit() else {
+            return;
+        };
+        let before = self.map.len();
+        self.map.retain(|_, s| s.seen > limit);
+        self.evicted += (before - self.map.len()) as u64;
+    }
+
+    /// The tick at or below which the least-recently-seen tenth (at least one) lies.
+    fn oldest_tick_limit(&self) -> Option<u64> {
+        if self.map.is_empty() {
+            return None;
+        }
+        let n = (self.map.len() / 10).max(1);
+        let mut ticks: Vec<u64> = self.map.values().map(|s| s.seen).collect();
+        let (_, nth, _) = ticks.select_nth_unstable(n - 1);
+        Some(*nth)
     }
 
     /// Marks a key as seen, inserting it when new; `true` when it was new.
@@ -308,13 +334,9 @@ impl<K: std::hash::Hash + Eq, V> BoundedMap<K, V> {
     /// (memory held by values) call it to make room.
     #[cold]
     pub fn evict_oldest(&mut self, mut on_evict: impl FnMut(K, V)) {
-        if self.map.is_empty() {
+        let Some(limit) = self.oldest_tick_limit() else {
             return;
-        }
-        let n = (self.map.len() / 10).max(1);
-        let mut ticks: Vec<u64> = self.map.values().map(|s| s.seen).collect();
-        let (_, nth, _) = ticks.select_nth_unstable(n - 1);
-        let limit = *nth;
+        };
         // Ticks are unique, so exactly `n` entries are at or below the limit.
         let mut out: Vec<(u64, K, V)> = self
             .map
@@ -415,6 +437,20 @@ mod tests {
         }
         // Every key that went in is either still there or was counted out.
         assert_eq!(t.evicted() as usize, 100 + 1 + 98_000 - t.len());
+    }
+
+    #[test]
+    fn dropping_evicts_the_same_tenth_as_handing_out() {
+        let mut t: BoundedMap<u32, u32> = BoundedMap::new(100);
+        for i in 0..100 {
+            t.entry(i, || i);
+        }
+        assert!(t.get_mut(&0).is_some());
+        t.entry(1000, || 0);
+        assert_eq!(t.evicted(), 10);
+        assert_eq!(t.len(), 91);
+        assert!((1..=10).all(|k| !t.contains_key(&k)));
+        assert!([0, 11, 99, 1000].iter().all(|k| t.contains_key(k)));
     }
 
     #[test]
