@@ -551,11 +551,16 @@ pub fn analyze_paths_with(
                 handle: 0,
             }))
         })
-        .chain(
-            captures
-                .into_iter()
-                .map(|(c, handle)| Stream::Capture(c, handle)),
-        )
+        .chain(captures.into_iter().enumerate().map(|(i, (c, handle))| {
+            // Reading and decoding a capture is as much work as analysing its flows, so
+            // it runs on the cores the pipeline leaves free; the flows are the same.
+            let c = if i < read_ahead_threads() {
+                c.read_ahead()
+            } else {
+                c
+            };
+            Stream::Capture(c, handle)
+        }))
         .collect();
     if sources.len() < 2 {
         pipeline.single_sensor();
@@ -591,6 +596,11 @@ pub fn analyze_paths_with(
     let mut outcome = pipeline.finish();
     outcome.detectors.extend(host_stats); // host detectors' bounded state (host.rs)
     (outcome, stats)
+}
+
+/// Capture streams read in threads of their own: one per core besides the pipeline's.
+fn read_ahead_threads() -> usize {
+    std::thread::available_parallelism().map_or(0, |n| n.get().saturating_sub(1))
 }
 
 /// Brings the progress counts up to date and hands them on.
