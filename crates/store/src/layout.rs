@@ -14,15 +14,18 @@ pub const EXTERNAL_SITE: &str = "_external";
 pub enum Table {
     Flows,
     Alerts,
+    /// Logons, failed logons and logoffs from host logs.
+    Logons,
 }
 
 impl Table {
-    pub const ALL: [Table; 2] = [Table::Flows, Table::Alerts];
+    pub const ALL: [Table; 3] = [Table::Flows, Table::Alerts, Table::Logons];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Table::Flows => "flows",
             Table::Alerts => "alerts",
+            Table::Logons => "logons",
         }
     }
 
@@ -30,6 +33,7 @@ impl Table {
         match s {
             "flows" => Some(Table::Flows),
             "alerts" => Some(Table::Alerts),
+            "logons" => Some(Table::Logons),
             _ => None,
         }
     }

@@ -223,9 +223,18 @@ impl Store {
 
     /// The content keys of every stored alert.
     pub fn alert_keys(&self) -> Result<HashSet<String>, StoreError> {
+        self.keys(Table::Alerts)
+    }
+
+    /// The content keys of every stored logon.
+    pub fn logon_keys(&self) -> Result<HashSet<String>, StoreError> {
+        self.keys(Table::Logons)
+    }
+
+    fn keys(&self, table: Table) -> Result<HashSet<String>, StoreError> {
         let mut out = HashSet::new();
         let all = Scan::default();
-        for seg in self.segments(Table::Alerts, &all) {
+        for seg in self.segments(table, &all) {
             for batch in self.read_segment(seg, &["key"])? {
                 let key = Col::of(&batch, "key")?;
                 for i in 0..batch.num_rows() {

@@ -3,13 +3,13 @@
 //! The schemas are the contract documented in `docs/store.md`; change both together.
 
 use arrow_array::builder::{
-    StringBuilder, StringDictionaryBuilder, TimestampMicrosecondBuilder, UInt16Builder,
-    UInt64Builder,
+    BooleanBuilder, StringBuilder, StringDictionaryBuilder, TimestampMicrosecondBuilder,
+    UInt8Builder, UInt16Builder, UInt32Builder, UInt64Builder,
 };
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use sekisho_event::{Alert, Flow};
+use sekisho_event::{Alert, Flow, Logon, LogonAction};
 use std::sync::{Arc, OnceLock};
 
 fn dict() -> DataType {
@@ -80,6 +80,44 @@ pub fn alerts_schema() -> SchemaRef {
                 Field::new("bytes_in", DataType::UInt64, false),
                 Field::new("incident", DataType::Utf8, true),
                 Field::new("json", DataType::Utf8, false),
+            ]))
+        })
+        .clone()
+}
+
+/// Schema of the `logons` table: logons, failed logons and logoffs read from host logs.
+pub fn logons_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(Schema::new(vec![
+                Field::new("key", DataType::Utf8, false),
+                Field::new("ts", ts_type(), false),
+                Field::new("source", dict(), false),
+                Field::new("event_id", DataType::UInt32, true),
+                Field::new("action", dict(), false),
+                Field::new("outcome", dict(), false),
+                Field::new("user", DataType::Utf8, true),
+                Field::new("domain", DataType::Utf8, true),
+                Field::new("logon_type", DataType::UInt8, true),
+                Field::new("auth", dict(), true),
+                Field::new("src_ip", DataType::Utf8, true),
+                Field::new("src_port", DataType::UInt16, true),
+                Field::new("src_host", DataType::Utf8, true),
+                Field::new("src_site", dict(), true),
+                Field::new("src_asset", dict(), true),
+                Field::new("host", DataType::Utf8, true),
+                Field::new("host_ip", DataType::Utf8, true),
+                Field::new("host_site", dict(), true),
+                Field::new("host_asset", dict(), true),
+                Field::new("cross_site", DataType::Boolean, false),
+                Field::new("process", DataType::Utf8, true),
+                Field::new("session", DataType::Utf8, true),
+                Field::new("reason", DataType::Utf8, true),
+                Field::new("channel", dict(), true),
+                Field::new("record_id", DataType::UInt64, true),
+                Field::new("file", DataType::Utf8, false),
+                Field::new("line", DataType::UInt64, false),
             ]))
         })
         .clone()
@@ -371,4 +409,135 @@ pub(crate) fn alerts_batch(
         Arc::new(json.finish()),
     ];
     RecordBatch::try_new(alerts_schema(), columns)
+}
+
+/// One logon as stored: the record, its content key and where its two ends sit in the
+/// organisation (resolved by the caller, as for flows).
+#[derive(Clone, Debug)]
+pub struct StoredLogon {
+    pub key: String,
+    pub logon: Logon,
+    pub src_site: Option<String>,
+    pub src_asset: Option<String>,
+    pub host_site: Option<String>,
+    pub host_asset: Option<String>,
+}
+
+impl StoredLogon {
+    /// The site whose partition holds it: the host's, else the source's.
+    pub fn partition_site(&self) -> Option<&str> {
+        self.host_site.as_deref().or(self.src_site.as_deref())
+    }
+}
+
+/// The content key of a logon: the same record read again, from the same log under another
+/// path or from a copy of it, gives the same key, so storing it twice is detected. Every
+/// field but the file name counts, the record id and line included, so two identical
+/// logons at the same time in one log stay two.
+pub fn logon_key(logon: &Logon) -> String {
+    let mut l = logon.clone();
+    l.origin.file.clear();
+    let mut h = blake3::Hasher::new();
+    h.update(serde_json::to_string(&l).unwrap_or_default().as_bytes());
+    h.finalize().to_hex()[..32].to_string()
+}
+
+/// Builds one `logons` record batch.
+pub(crate) fn logons_batch(
+    logons: &[StoredLogon],
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let n = logons.len();
+    let mut key = StringBuilder::new();
+    let mut ts = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut source = Dict::new();
+    let mut event_id = UInt32Builder::with_capacity(n);
+    let mut action = Dict::new();
+    let mut outcome = Dict::new();
+    let mut user = StringBuilder::new();
+    let mut domain = StringBuilder::new();
+    let mut logon_type = UInt8Builder::with_capacity(n);
+    let mut auth = Dict::new();
+    let mut src_ip = StringBuilder::new();
+    let mut src_port = UInt16Builder::with_capacity(n);
+    let mut src_host = StringBuilder::new();
+    let mut src_site = Dict::new();
+    let mut src_asset = Dict::new();
+    let mut host = StringBuilder::new();
+    let mut host_ip = StringBuilder::new();
+    let mut host_site = Dict::new();
+    let mut host_asset = Dict::new();
+    let mut cross_site = BooleanBuilder::with_capacity(n);
+    let mut process = StringBuilder::new();
+    let mut session = StringBuilder::new();
+    let mut reason = StringBuilder::new();
+    let mut channel = Dict::new();
+    let mut record_id = UInt64Builder::with_capacity(n);
+    let mut file = StringBuilder::new();
+    let mut line = UInt64Builder::with_capacity(n);
+    for s in logons {
+        let l = &s.logon;
+        key.append_value(&s.key);
+        ts.append_value(l.ts.as_micros());
+        source.append_value(l.source.as_str());
+        event_id.append_option(l.event_id);
+        action.append_value(match l.action {
+            LogonAction::Logon => "logon",
+            LogonAction::Logoff => "logoff",
+        });
+        outcome.append_value(l.outcome.as_str());
+        user.append_option(l.user.as_deref());
+        domain.append_option(l.domain.as_deref());
+        logon_type.append_option(l.logon_type);
+        auth.append_option(l.auth.as_deref());
+        src_ip.append_option(l.source_ip.map(|ip| ip.to_string()));
+        src_port.append_option(l.source_port);
+        src_host.append_option(l.source_host.as_deref());
+        src_site.append_option(s.src_site.as_deref());
+        src_asset.append_option(s.src_asset.as_deref());
+        host.append_option(l.host.as_deref());
+        host_ip.append_option(l.host_ip.map(|ip| ip.to_string()));
+        host_site.append_option(s.host_site.as_deref());
+        host_asset.append_option(s.host_asset.as_deref());
+        cross_site.append_value(matches!(
+            (&s.src_site, &s.host_site),
+            (Some(a), Some(b)) if a != b
+        ));
+        process.append_option(l.process.as_deref());
+        session.append_option(l.session.as_deref());
+        reason.append_option(l.reason.as_deref());
+        channel.append_option(l.channel.as_deref());
+        record_id.append_option(l.record_id);
+        file.append_value(&l.origin.file);
+        line.append_value(l.origin.line);
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(key.finish()),
+        Arc::new(ts.finish()),
+        Arc::new(source.finish()),
+        Arc::new(event_id.finish()),
+        Arc::new(action.finish()),
+        Arc::new(outcome.finish()),
+        Arc::new(user.finish()),
+        Arc::new(domain.finish()),
+        Arc::new(logon_type.finish()),
+        Arc::new(auth.finish()),
+        Arc::new(src_ip.finish()),
+        Arc::new(src_port.finish()),
+        Arc::new(src_host.finish()),
+        Arc::new(src_site.finish()),
+        Arc::new(src_asset.finish()),
+        Arc::new(host.finish()),
+        Arc::new(host_ip.finish()),
+        Arc::new(host_site.finish()),
+        Arc::new(host_asset.finish()),
+        Arc::new(cross_site.finish()),
+        Arc::new(process.finish()),
+        Arc::new(session.finish()),
+        Arc::new(reason.finish()),
+        Arc::new(channel.finish()),
+        Arc::new(record_id.finish()),
+        Arc::new(file.finish()),
+        Arc::new(line.finish()),
+    ];
+    RecordBatch::try_new(logons_schema(), columns)
 }

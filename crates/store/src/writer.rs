@@ -13,7 +13,7 @@
 
 use crate::layout::{self, EXTERNAL_SITE, MANIFEST, STAGING, Table};
 use crate::manifest::{self, Commit, InputProgress, Manifest, Segment};
-use crate::schema::{FlowColumns, FlowPlace, StoredAlert};
+use crate::schema::{FlowColumns, FlowPlace, StoredAlert, StoredLogon};
 use crate::{Store, StoreError};
 use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
@@ -79,6 +79,9 @@ pub struct WriteStats {
     pub alerts_stored: u64,
     /// Alerts offered that the store holds already (same content key).
     pub alerts_skipped: u64,
+    pub logons_stored: u64,
+    /// Logons offered that the store holds already (same content key).
+    pub logons_skipped: u64,
     pub commits: u64,
     pub segments: u64,
     pub bytes_written: u64,
@@ -97,6 +100,8 @@ pub struct StoreWriter {
     buffered: usize,
     alerts: Vec<StoredAlert>,
     alert_keys: Option<HashSet<String>>,
+    logons: Vec<StoredLogon>,
+    logon_keys: Option<HashSet<String>>,
     stats: WriteStats,
     props: WriterProperties,
     commit_rows: usize,
@@ -154,6 +159,8 @@ impl StoreWriter {
             buffered: 0,
             alerts: Vec::new(),
             alert_keys: None,
+            logons: Vec::new(),
+            logon_keys: None,
             stats: WriteStats::default(),
             props,
             commit_rows: COMMIT_ROWS,
@@ -255,6 +262,30 @@ impl StoreWriter {
         Ok(())
     }
 
+    /// Adds logons to the next commit, skipping any the store (or this run) holds already.
+    /// Past [`COMMIT_ROWS`] buffered logons, they are committed at once.
+    pub fn push_logons(
+        &mut self,
+        logons: impl IntoIterator<Item = StoredLogon>,
+    ) -> Result<(), StoreError> {
+        if self.logon_keys.is_none() {
+            self.logon_keys = Some(Store::open(&self.dir)?.logon_keys()?);
+        }
+        for l in logons {
+            let keys = self.logon_keys.get_or_insert_with(HashSet::new);
+            if keys.insert(l.key.clone()) {
+                self.logons.push(l);
+                self.stats.logons_stored += 1;
+            } else {
+                self.stats.logons_skipped += 1;
+            }
+            if self.logons.len() >= self.commit_rows {
+                self.commit(None)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Seals everything buffered and commits it, with input progress and, on a run's last
     /// commit, its job key. When this returns, the events are acknowledged.
     pub fn commit(&mut self, job: Option<String>) -> Result<(), StoreError> {
@@ -301,6 +332,21 @@ impl StoreWriter {
                 .unwrap_or(0);
             let batch = crate::schema::alerts_batch(&alerts).map_err(StoreError::Arrow)?;
             let seg = self.stage(Table::Alerts, day, &site, seq, n, &batch, min_ts, max_ts)?;
+            staged.push(seg);
+            n += 1;
+        }
+        let logons = std::mem::take(&mut self.logons);
+        let mut by_part: BTreeMap<(i32, String), Vec<StoredLogon>> = BTreeMap::new();
+        for l in logons {
+            let day = layout::day_of(l.logon.ts.as_micros());
+            let site = l.partition_site().unwrap_or(EXTERNAL_SITE).to_string();
+            by_part.entry((day, site)).or_default().push(l);
+        }
+        for ((day, site), logons) in by_part {
+            let times = || logons.iter().map(|l| l.logon.ts.as_micros());
+            let (min_ts, max_ts) = (times().min().unwrap_or(0), times().max().unwrap_or(0));
+            let batch = crate::schema::logons_batch(&logons).map_err(StoreError::Arrow)?;
+            let seg = self.stage(Table::Logons, day, &site, seq, n, &batch, min_ts, max_ts)?;
             staged.push(seg);
             n += 1;
         }

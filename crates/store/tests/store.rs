@@ -4,8 +4,8 @@ use sekisho_event::{
     Alert, AlertEndpoint, ConnState, Flow, Proto, Service, Severity, Timestamp, Uid,
 };
 use sekisho_store::{
-    FlowPlace, InputId, ProblemKind, Scan, Store, StoreWriter, StoredAlert, Table, alert_key,
-    verify,
+    FlowPlace, InputId, ProblemKind, Scan, Store, StoreWriter, StoredAlert, StoredLogon, Table,
+    alert_key, logon_key, verify,
 };
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -348,6 +348,97 @@ fn alerts_are_stored_once_by_content() {
     assert_eq!(back.len(), 1);
     assert_eq!(back[0].alert, a);
     assert_eq!(back[0].incident.as_deref(), Some("I001"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A 4624 network logon on HQ's file server from a Thailand workstation, read at `line`
+/// of `file`.
+fn logon(file: &str, line: u64, user: &str) -> sekisho_event::Logon {
+    serde_json::from_value(serde_json::json!({
+        "ts": "2024-05-01T10:00:00Z",
+        "source": "evtx",
+        "event_id": 4624,
+        "action": "logon",
+        "outcome": "success",
+        "user": user,
+        "domain": "CORP",
+        "logon_type": 3,
+        "auth": "NTLM",
+        "source_ip": "10.1.0.5",
+        "host": "hq-fs01",
+        "channel": "Security",
+        "record_id": line,
+        "origin": { "file": file, "line": line },
+    }))
+    .unwrap()
+}
+
+fn stored_logon(l: sekisho_event::Logon, src_site: Option<&str>) -> StoredLogon {
+    StoredLogon {
+        key: logon_key(&l),
+        logon: l,
+        src_site: src_site.map(str::to_string),
+        src_asset: None,
+        host_site: Some("hq".into()),
+        host_asset: Some("hq-fs01".into()),
+    }
+}
+
+#[test]
+fn logons_are_stored_once_by_content_in_the_host_site_partition() {
+    let dir = temp_store("logons");
+    let mut w = StoreWriter::open(&dir).unwrap();
+    w.push_logons([
+        stored_logon(logon("a/Security.evtx", 7, "alice"), Some("th-bkk")),
+        stored_logon(logon("a/Security.evtx", 8, "<b>bob</b>"), None),
+    ])
+    .unwrap();
+    let first = w.finish(None).unwrap();
+    assert_eq!((first.logons_stored, first.logons_skipped), (2, 0));
+    // The same log read again from another path adds nothing; another record does.
+    let mut w = StoreWriter::open(&dir).unwrap();
+    w.push_logons([
+        stored_logon(logon("copy/Security.evtx", 7, "alice"), Some("th-bkk")),
+        stored_logon(logon("copy/Security.evtx", 9, "alice"), Some("th-bkk")),
+    ])
+    .unwrap();
+    let second = w.finish(None).unwrap();
+    assert_eq!((second.logons_stored, second.logons_skipped), (1, 1));
+
+    let store = Store::open(&dir).unwrap();
+    let all = Scan::default();
+    let segs: Vec<_> = store.segments(Table::Logons, &all).collect();
+    assert_eq!(segs.len(), 2);
+    assert!(
+        segs.iter()
+            .all(|s| s.path.starts_with("logons/day=2024-05-01/site=hq/"))
+    );
+    let mut rows = Vec::new();
+    for seg in &segs {
+        for b in store.read_segment(seg, &["user", "cross_site"]).unwrap() {
+            let col = |name: &str| b.column_by_name(name).unwrap().as_any();
+            let user = col("user")
+                .downcast_ref::<arrow_array::StringArray>()
+                .unwrap();
+            let cross = col("cross_site")
+                .downcast_ref::<arrow_array::BooleanArray>()
+                .unwrap();
+            for i in 0..b.num_rows() {
+                rows.push((user.value(i).to_string(), cross.value(i)));
+            }
+        }
+    }
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            ("<b>bob</b>".to_string(), false),
+            ("alice".to_string(), true),
+            ("alice".to_string(), true),
+        ]
+    );
+    assert_eq!(store.logon_keys().unwrap().len(), 3);
+    assert!(verify(&dir).unwrap().is_intact());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
