@@ -45,7 +45,7 @@ pub use continuity::{Break, Continuity, LogContinuity, Verdict};
 pub use source::{
     Collected, CountSink, FileCount, HostSink, ReadOptions, read_paths, read_paths_into,
 };
-pub use summary::{LogonGroup, LogonSummary};
+pub use summary::{LogonGroup, LogonSummary, place_end};
 pub use winevent::Keep;
 
 /// `s` cut to at most `max` bytes at a character boundary, owned.

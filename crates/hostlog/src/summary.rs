@@ -121,22 +121,8 @@ impl LogonSummary {
             .groups
             .iter()
             .map(|(k, a)| {
-                let src = k.source_ip.map(|ip| org.locate(ip));
-                let src_asset = src.and_then(|l| l.asset).or_else(|| {
-                    k.source_host
-                        .as_deref()
-                        .and_then(|h| asset_for_host(org, h))
-                });
-                let src_site = src
-                    .and_then(|l| l.site)
-                    .or_else(|| src_asset.map(|a| org.asset(a).site));
-                let dst = k.host_ip.map(|ip| org.locate(ip));
-                let dst_asset = dst
-                    .and_then(|l| l.asset)
-                    .or_else(|| k.host.as_deref().and_then(|h| asset_for_host(org, h)));
-                let dst_site = dst
-                    .and_then(|l| l.site)
-                    .or_else(|| dst_asset.map(|a| org.asset(a).site));
+                let (src_site, src_asset) = place_end(org, k.source_ip, k.source_host.as_deref());
+                let (dst_site, dst_asset) = place_end(org, k.host_ip, k.host.as_deref());
                 let site = |s: Option<SiteId>| s.map(|s| org.site(s).id.clone());
                 let asset = |a: Option<AssetId>| a.map(|a| org.asset(a).name.clone());
                 let cross_site = matches!((src_site, dst_site), (Some(a), Some(b)) if a != b);
@@ -173,6 +159,23 @@ impl LogonSummary {
 
 /// An asset named like the host: exactly, or by its short name (`DC1` for
 /// `DC1.corp.example`), ignoring ASCII case as Windows does.
+/// The site and asset of one end of a logon: by its address, else by its host name (an
+/// asset of that name, whose site is the asset's).
+pub fn place_end(
+    org: &Org,
+    ip: Option<std::net::IpAddr>,
+    host: Option<&str>,
+) -> (Option<SiteId>, Option<AssetId>) {
+    let by_ip = ip.map(|ip| org.locate(ip));
+    let asset = by_ip
+        .and_then(|l| l.asset)
+        .or_else(|| host.and_then(|h| asset_for_host(org, h)));
+    let site = by_ip
+        .and_then(|l| l.site)
+        .or_else(|| asset.map(|a| org.asset(a).site));
+    (site, asset)
+}
+
 pub fn asset_for_host(org: &Org, host: &str) -> Option<AssetId> {
     if let Some(a) = org.asset_by_name(host) {
         return Some(a);
