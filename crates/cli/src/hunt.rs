@@ -18,12 +18,15 @@ const MAX_IOC_FILE_BYTES: u64 = 64 * 1024 * 1024;
 service, orig_bytes, resp_bytes, orig_pkts, resp_pkts, conn_state, src_site, dst_site, src_asset, \
 dst_asset, direction, policy_action, policy_rule) and alerts (key, detector, severity, ts, last_ts, \
 src_ip, src_site, src_asset, dst_ip, dst_site, dst_asset, service, dst_port, rule, attack, summary, \
-flow_count, bytes_out, bytes_in, incident, json); both also have the partition columns day \
-('YYYY-MM-DD', UTC) and site. Filters on day, site and ts ranges skip other days' and sites' files. \
+flow_count, bytes_out, bytes_in, incident, json) and logons from host logs (key, ts, source, event_id, \
+action, outcome, user, domain, logon_type, auth, src_ip, src_port, src_host, src_site, src_asset, host, \
+host_ip, host_site, host_asset, cross_site, process, session, reason, channel, record_id, file, line); \
+all have the partition columns day ('YYYY-MM-DD', UTC) and site. Filters on day, site and ts ranges skip other days' and sites' files. \
 Function cidr_contains(cidr, ip) tests an address against a network.\n\n\
 Indicator files: one per line (IP, CIDR, port as 445 or tcp/445, JA3 hash, domain), # comments.\n\n\
 Examples:\n  sekisho hunt --store evidence/ \"SELECT dst_site, service, SUM(orig_bytes) FROM flows WHERE src_site = 'th-bkk' AND day = '2024-05-01' GROUP BY 1, 2\"\n  \
 sekisho hunt --store evidence/ --csv \"SELECT * FROM alerts WHERE severity = 'critical'\" > critical.csv\n  \
+sekisho hunt --store evidence/ \"SELECT user, src_ip, host, COUNT(*) FROM logons WHERE cross_site AND logon_type = 10 GROUP BY 1, 2, 3\"\n  \
 sekisho hunt --store evidence/ --org org.toml --saved overseas-rdp\n  \
 sekisho hunt --org org.toml --list\n  \
 sekisho hunt --store evidence/ --ioc cert-indicators.txt\n\n\

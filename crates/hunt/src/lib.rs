@@ -1,8 +1,9 @@
 //! Hunting over the evidence store: SQL questions via DataFusion, and indicator sweeps.
 //!
-//! The store (`docs/store.md`) keeps flows and alerts as Parquet files under
-//! `DIR/flows/day=YYYY-MM-DD/site=S/` and `DIR/alerts/...`. [`Hunt::open`] registers them as
-//! the tables `flows` and `alerts`, with the partition columns `day` and `site` added, so that
+//! The store (`docs/store.md`) keeps flows, alerts and host logons as Parquet files under
+//! `DIR/flows/day=YYYY-MM-DD/site=S/`, `DIR/alerts/...` and `DIR/logons/...`. [`Hunt::open`]
+//! registers them as the tables `flows`, `alerts` and `logons`, with the partition columns
+//! `day` and `site` added, so that
 //! filters on `day`, `site` and `ts` ranges skip the files of other days and sites unopened.
 //! Queries are read-only: DDL, DML (`COPY`, `INSERT`) and `SET` statements are refused.
 //!
@@ -14,6 +15,8 @@
 //! let hunt = Hunt::open(&dir).unwrap();
 //! let r = hunt.query("SELECT site, COUNT(*) AS n FROM flows GROUP BY site").unwrap();
 //! assert_eq!(r.columns(), ["site", "n"]);
+//! assert_eq!(r.num_rows(), 0);
+//! let r = hunt.query("SELECT user, host, cross_site FROM logons WHERE outcome = 'failure'").unwrap();
 //! assert_eq!(r.num_rows(), 0);
 //! let r = hunt.query("SELECT cidr_contains('10.0.0.0/8', '10.1.2.3') AS inside").unwrap();
 //! let mut csv = Vec::new();
@@ -100,10 +103,11 @@ impl std::fmt::Debug for Hunt {
 }
 
 /// The store's tables: name and the schema of its files.
-fn tables() -> [(&'static str, SchemaRef); 2] {
+fn tables() -> [(&'static str, SchemaRef); 3] {
     [
         ("flows", sekisho_store::flows_schema()),
         ("alerts", sekisho_store::alerts_schema()),
+        ("logons", sekisho_store::logons_schema()),
     ]
 }
 
