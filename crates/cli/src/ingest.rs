@@ -4,11 +4,11 @@ use crate::{Failure, analyze, output};
 use anyhow::anyhow;
 use clap::Args;
 use sekisho_engine::{AnalyzeOptions, FlowObserver, Outcome, analyze_paths_with};
-use sekisho_event::{Flow, RunStats};
+use sekisho_event::{Flow, HostRecord, Logon, RunStats};
 use sekisho_model::{Enriched, Org};
 use sekisho_store::{
-    FlowPlace, InputHandle, InputId, StoreError, StoreWriter, StoredAlert, WriteStats, alert_key,
-    job_key,
+    FlowPlace, InputHandle, InputId, StoreError, StoreWriter, StoredAlert, StoredLogon, WriteStats,
+    alert_key, job_key, logon_key,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -215,6 +215,8 @@ pub fn run(args: IngestArgs) -> Result<u8, Failure> {
                 "flows_already_stored": figures.flows_skipped,
                 "alerts": figures.alerts_stored,
                 "alerts_already_stored": figures.alerts_skipped,
+                "logons": figures.logons_stored,
+                "logons_already_stored": figures.logons_skipped,
                 "commits": figures.commits,
                 "segments": figures.segments,
                 "bytes": figures.bytes_written,
@@ -228,11 +230,13 @@ pub fn run(args: IngestArgs) -> Result<u8, Failure> {
     } else {
         print!("{}", stats_lines(&stats));
         println!(
-            "stored: {} flows ({} already stored), {} alerts ({} already stored), {} segments, {} bytes in {} commits",
+            "stored: {} flows ({} already stored), {} alerts ({} already stored), {} logons ({} already stored), {} segments, {} bytes in {} commits",
             figures.flows_stored,
             figures.flows_skipped,
             figures.alerts_stored,
             figures.alerts_skipped,
+            figures.logons_stored,
+            figures.logons_skipped,
             figures.segments,
             figures.bytes_written,
             figures.commits
@@ -253,7 +257,8 @@ pub fn run(args: IngestArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
-/// Analyses the inputs, storing every flow and, at the end, every alert.
+/// Analyses the inputs, storing every flow and, at the end, every alert and every logon of
+/// the host logs among them.
 pub fn ingest(
     org: &Org,
     inputs: &[PathBuf],
@@ -298,12 +303,47 @@ pub fn ingest(
         .collect();
     let mut writer = observer.writer;
     writer.push_alerts(alerts).map_err(store_failed)?;
+    store_logons(org, inputs, &mut writer).map_err(store_failed)?;
     for h in observer.handles.iter().flatten() {
         writer.complete(*h);
     }
     let job = job_key(&observer.ids);
     let figures = writer.finish(Some(job)).map_err(store_failed)?;
     Ok((outcome, stats, figures))
+}
+
+/// Stores every logon, failed logon and logoff of the host logs among the inputs, placed in
+/// the org as `sekisho logons` places them. The analysis has read and counted these files
+/// already; they are read again here one at a time, so memory holds one file's records,
+/// not every host log's.
+fn store_logons(org: &Org, inputs: &[PathBuf], writer: &mut StoreWriter) -> Result<(), StoreError> {
+    let opts = sekisho_hostlog::ReadOptions::default();
+    for path in sekisho_engine::host_files(inputs) {
+        let mut read =
+            sekisho_hostlog::Collected::<Vec<HostRecord>>::new(opts.gap_threshold_micros);
+        sekisho_hostlog::source::read_file(&path, &opts, 0, &mut read);
+        let logons = read.sink.into_iter().filter_map(|r| match r {
+            HostRecord::Logon(l) => Some(stored_logon(org, l)),
+            HostRecord::Event(_) => None,
+        });
+        writer.push_logons(logons)?;
+    }
+    Ok(())
+}
+
+fn stored_logon(org: &Org, logon: Logon) -> StoredLogon {
+    let (src_site, src_asset) =
+        sekisho_hostlog::place_end(org, logon.source_ip, logon.source_host.as_deref());
+    let (host_site, host_asset) =
+        sekisho_hostlog::place_end(org, logon.host_ip, logon.host.as_deref());
+    StoredLogon {
+        key: logon_key(&logon),
+        src_site: src_site.map(|s| org.site(s).id.clone()),
+        src_asset: src_asset.map(|a| org.asset(a).name.clone()),
+        host_site: host_site.map(|s| org.site(s).id.clone()),
+        host_asset: host_asset.map(|a| org.asset(a).name.clone()),
+        logon,
+    }
 }
 
 /// Records read, parsed and rejected (with reasons).

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{scratch, sekisho, stderr, stdout};
+use common::{fixture, scratch, sekisho, shared_data, stderr, stdout};
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
@@ -483,4 +483,93 @@ fn ingest_killed_at_random_points_loses_and_duplicates_nothing() {
             .count(),
         0
     );
+}
+
+/// DuckDB's count of stored logons with `action = 'logon'`, in all and cross-site.
+const DUCKDB_LOGONS: &str = r#"
+import json, sys
+try:
+    import duckdb
+except ImportError:
+    print("MISSING-DUCKDB")
+    sys.exit(3)
+src = f"read_parquet('{sys.argv[1]}/logons/**/*.parquet', hive_partitioning=true)"
+n, cross = duckdb.connect().execute(
+    f"SELECT COUNT(*), COUNT(*) FILTER (WHERE cross_site) FROM {src} WHERE action = 'logon'"
+).fetchone()
+print(json.dumps([n, cross]))
+"#;
+
+#[test]
+fn ingest_stores_every_logon_of_the_host_logs_once_for_hunting() {
+    let dir = scratch("store-logons");
+    let store = dir.join("store");
+    let org = fixture("evtx-samples.org.toml");
+    let evtx = shared_data("evtx/evtx-attack-samples");
+
+    // What `sekisho logons` reports on the same files: logons and failed logons, grouped.
+    let summary = sekisho(&["logons", "--org", &p(&org), "--json", &p(&evtx)]);
+    assert_eq!(summary.status.code(), Some(0), "{}", stderr(&summary));
+    let groups: Vec<serde_json::Value> = serde_json::from_slice(&summary.stdout).unwrap();
+    let count = |cross_only: bool| -> u64 {
+        groups
+            .iter()
+            .filter(|g| !cross_only || g["cross_site"] == true)
+            .map(|g| g["count"].as_u64().unwrap())
+            .sum()
+    };
+    let (logons, cross) = (count(false), count(true));
+    assert!(logons >= 50 && cross > 0, "{logons} {cross}");
+
+    let ingest = on_store(&["ingest"], &org, &store, &["--json", &p(&evtx)]);
+    assert_eq!(ingest.status.code(), Some(0), "{}", stderr(&ingest));
+    let stored = json_of(&ingest)["stored"]["logons"].as_u64().unwrap();
+    // Logoffs are stored too; `logons` counts them apart.
+    assert!(stored > logons, "{stored} {logons}");
+
+    let hunt = |sql: &str| -> serde_json::Value {
+        let o = sekisho(&["hunt", "--store", &p(&store), "--json", sql]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        serde_json::from_str(&stdout(&o)).unwrap()
+    };
+    let n = hunt(
+        "SELECT COUNT(*) AS n, COUNT(*) FILTER (WHERE cross_site) AS cross FROM logons \
+         WHERE action = 'logon'",
+    );
+    assert_eq!(n[0]["n"], logons);
+    assert_eq!(n[0]["cross"], cross);
+    let all = hunt("SELECT COUNT(*) AS n FROM logons");
+    assert_eq!(all[0]["n"], stored);
+    // Partitioned by the site of the host logged on to: the cross-site logons onto the
+    // server of the `servers` site are in that site's partition.
+    let onto = hunt(
+        "SELECT COUNT(*) AS n FROM logons WHERE site = 'servers' \
+         AND host_asset = '01566s-win16-ir' AND cross_site",
+    );
+    assert!(onto[0]["n"].as_u64().unwrap() > 0, "{onto}");
+
+    // An independent engine reads the same files.
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(DUCKDB_LOGONS)
+        .arg(&store)
+        .output()
+        .expect("python3 is needed for this test (Debian package python3)");
+    let duck = String::from_utf8_lossy(&out.stdout);
+    assert!(!duck.contains("MISSING-DUCKDB"), "run `pip install duckdb`");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(duck.trim(), format!("[{logons}, {cross}]"));
+
+    // Stored once: the same logs again add nothing, and the store is intact.
+    let again = on_store(&["ingest"], &org, &store, &["--json", &p(&evtx)]);
+    let figures = json_of(&again);
+    assert_eq!(figures["stored"]["logons"], 0);
+    assert_eq!(figures["stored"]["logons_already_stored"], stored);
+    let verify = sekisho(&["verify", "--store", &p(&store)]);
+    assert_eq!(verify.status.code(), Some(0), "{}", stdout(&verify));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
