@@ -226,6 +226,7 @@ fn hit_json(h: &IndicatorHit) -> serde_json::Value {
         "last_seen": h.last_seen.map(|_| ts(h, false)),
         "sites": h.sites,
         "alerts": h.alerts,
+        "logons": h.logons,
     })
 }
 
@@ -240,12 +241,12 @@ fn csv_field(s: &str) -> String {
 fn write_hits_csv(out: &mut dyn Write, hits: &[IndicatorHit]) -> std::io::Result<()> {
     writeln!(
         out,
-        "indicator,kind,flows,first_seen,last_seen,sites,alerts,note"
+        "indicator,kind,flows,first_seen,last_seen,sites,alerts,logons,note"
     )?;
     for h in hits {
         writeln!(
             out,
-            "{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{}",
             csv_field(&h.indicator.text),
             h.indicator.kind.as_str(),
             h.flows,
@@ -253,6 +254,7 @@ fn write_hits_csv(out: &mut dyn Write, hits: &[IndicatorHit]) -> std::io::Result
             ts(h, false),
             csv_field(&sites(h)),
             h.alerts,
+            h.logons,
             csv_field(h.not_searchable.as_deref().unwrap_or(""))
         )?;
     }
@@ -268,8 +270,8 @@ fn write_hits_table(out: &mut dyn Write, hits: &[IndicatorHit]) -> std::io::Resu
         .max(9);
     writeln!(
         out,
-        "{:width$}  {:6}  {:>8}  {:20}  {:20}  {:>6}  sites",
-        "indicator", "kind", "flows", "first_seen", "last_seen", "alerts"
+        "{:width$}  {:6}  {:>8}  {:20}  {:20}  {:>6}  {:>6}  sites",
+        "indicator", "kind", "flows", "first_seen", "last_seen", "alerts", "logons"
     )?;
     for h in hits {
         // Indicator text comes from a file someone sent: no control characters to the terminal.
@@ -289,12 +291,13 @@ fn write_hits_table(out: &mut dyn Write, hits: &[IndicatorHit]) -> std::io::Resu
         }
         writeln!(
             out,
-            "{text:width$}  {:6}  {:>8}  {:20}  {:20}  {:>6}  {}",
+            "{text:width$}  {:6}  {:>8}  {:20}  {:20}  {:>6}  {:>6}  {}",
             h.indicator.kind.as_str(),
             h.flows,
             ts(h, true),
             ts(h, false),
             h.alerts,
+            h.logons,
             sites(h)
         )?;
     }

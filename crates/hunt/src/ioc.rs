@@ -72,13 +72,15 @@ pub struct IndicatorHit {
     pub not_searchable: Option<String>,
     /// Flows with the indicator at either end (an address or network) or as responder port.
     pub flows: u64,
-    /// Time of the earliest and latest such flow.
+    /// Time of the earliest and latest such flow or logon.
     pub first_seen: Option<DateTime<Utc>>,
     pub last_seen: Option<DateTime<Utc>>,
-    /// Partition sites of those flows (at most [`MAX_SITES_PER_HIT`]).
+    /// Partition sites of those flows and logons (at most [`MAX_SITES_PER_HIT`]).
     pub sites: BTreeSet<String>,
     /// Stored alerts with the indicator as source, destination or responder port.
     pub alerts: u64,
+    /// Stored logons with the indicator as the address logged on from or to.
+    pub logons: u64,
 }
 
 impl IndicatorHit {
@@ -98,12 +100,13 @@ impl IndicatorHit {
             last_seen: None,
             sites: BTreeSet::new(),
             alerts: 0,
+            logons: 0,
         }
     }
 
-    /// True when the indicator was seen in a flow or an alert.
+    /// True when the indicator was seen in a flow, an alert or a logon.
     pub fn found(&self) -> bool {
-        self.flows > 0 || self.alerts > 0
+        self.flows > 0 || self.alerts > 0 || self.logons > 0
     }
 }
 
@@ -317,12 +320,13 @@ pub(crate) struct Sweep<'m> {
     scratch: Vec<u32>,
 }
 
-/// Which table a batch comes from: flows count toward `flows` and first/last seen, alerts
-/// toward `alerts`.
+/// Which table a batch comes from: flows and logons count toward `flows` and `logons` and
+/// first/last seen, alerts toward `alerts` only (an alert restates flows already counted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Table {
     Flows,
     Alerts,
+    Logons,
 }
 
 fn as_dict(a: &ArrayRef) -> Result<DictionaryArray<Int32Type>, String> {
@@ -346,7 +350,7 @@ impl<'m> Sweep<'m> {
     }
 
     /// Adds one batch with columns `ts, src_ip, dst_ip, dst_port, proto, site` (in that
-    /// order; `proto` may be all NULL for alerts).
+    /// order; `proto` may be all NULL for alerts, `dst_port` and `proto` for logons).
     pub(crate) fn add(
         &mut self,
         batch: &RecordBatch,
@@ -400,20 +404,22 @@ impl<'m> Sweep<'m> {
                     continue;
                 };
                 match table {
-                    Table::Alerts => h.alerts += 1,
-                    Table::Flows => {
-                        h.flows += 1;
-                        if let Some(t) = t {
-                            h.first_seen = Some(h.first_seen.map_or(t, |f| f.min(t)));
-                            h.last_seen = Some(h.last_seen.map_or(t, |l| l.max(t)));
-                        }
-                        if let Some(site) = site
-                            && h.sites.len() < MAX_SITES_PER_HIT
-                            && !h.sites.contains(site)
-                        {
-                            h.sites.insert(site.to_string());
-                        }
+                    Table::Alerts => {
+                        h.alerts += 1;
+                        continue;
                     }
+                    Table::Flows => h.flows += 1,
+                    Table::Logons => h.logons += 1,
+                }
+                if let Some(t) = t {
+                    h.first_seen = Some(h.first_seen.map_or(t, |f| f.min(t)));
+                    h.last_seen = Some(h.last_seen.map_or(t, |l| l.max(t)));
+                }
+                if let Some(site) = site
+                    && h.sites.len() < MAX_SITES_PER_HIT
+                    && !h.sites.contains(site)
+                {
+                    h.sites.insert(site.to_string());
                 }
             }
         }

@@ -192,8 +192,8 @@ impl Hunt {
         })
     }
 
-    /// Sweeps all history for the indicators: one pass over `flows` and one over `alerts`
-    /// for the whole list. Returns one hit per indicator, in list order, including those the
+    /// Sweeps all history for the indicators: one pass over each of `flows`, `alerts` and
+    /// `logons` for the whole list. Returns one hit per indicator, in list order, including those the
     /// store cannot be searched for (see [`IndicatorHit::not_searchable`]).
     pub fn sweep(&self, indicators: &[Indicator]) -> Result<Vec<IndicatorHit>, HuntError> {
         let mut hits = ioc::empty_hits(indicators);
@@ -210,6 +210,11 @@ impl Hunt {
                 ioc::Table::Alerts,
                 "SELECT ts, src_ip, dst_ip, dst_port, CAST(NULL AS VARCHAR) AS proto, site \
                  FROM alerts",
+            ),
+            (
+                ioc::Table::Logons,
+                "SELECT ts, src_ip, host_ip AS dst_ip, CAST(NULL AS SMALLINT) AS dst_port, \
+                 CAST(NULL AS VARCHAR) AS proto, site FROM logons",
             ),
         ] {
             let mut sweep = ioc::Sweep::new(&matcher);

@@ -2,6 +2,7 @@
 
 use crate::common::{TempDir, write_store};
 use sekisho_hunt::{Hunt, IndicatorHit, parse_indicators};
+use sekisho_store::{StoreWriter, StoredLogon, logon_key};
 
 fn hit<'a>(hits: &'a [IndicatorHit], text: &str) -> &'a IndicatorHit {
     hits.iter().find(|h| h.indicator.text == text).unwrap()
@@ -142,4 +143,76 @@ fn empty_and_unsearchable_lists_do_not_scan() {
     let hits = hunt.sweep(&ind).unwrap();
     assert_eq!(hits.len(), 1);
     assert!(hits[0].not_searchable.is_some());
+}
+
+/// A successful network logon onto `host_ip` from `src_ip` at `ts`, as `ingest` stores it.
+fn logon(ts: &str, src_ip: &str, host_ip: &str, site: &str) -> StoredLogon {
+    let logon: sekisho_event::Logon = serde_json::from_value(serde_json::json!({
+        "ts": ts,
+        "source": "evtx",
+        "event_id": 4624,
+        "action": "logon",
+        "outcome": "success",
+        "user": "svc-backup",
+        "logon_type": 3,
+        "source_ip": src_ip,
+        "host": "srv",
+        "host_ip": host_ip,
+        "origin": { "file": "Security.evtx" },
+    }))
+    .unwrap();
+    StoredLogon {
+        key: logon_key(&logon),
+        logon,
+        src_site: None,
+        src_asset: None,
+        host_site: Some(site.to_string()),
+        host_asset: None,
+    }
+}
+
+#[test]
+fn logons_from_or_to_an_indicator_count_and_widen_first_and_last_seen() {
+    let dir = TempDir::new("ioc-logons");
+    write_store(dir.path());
+    let mut w = StoreWriter::open(dir.path()).unwrap();
+    w.push_logons([
+        // From an address no flow has: found through its logon alone.
+        logon("2024-05-04T08:00:00Z", "192.0.2.1", "10.10.0.9", "hq"),
+        // Onto 10.10.0.5, a day after its last flow.
+        logon("2024-05-04T09:30:00Z", "10.99.0.1", "10.10.0.5", "bkk"),
+    ])
+    .unwrap();
+    w.finish(None).unwrap();
+    let hunt = Hunt::open(dir.path()).unwrap();
+    let (indicators, _) = parse_indicators("192.0.2.1\n10.10.0.5\ntcp/3389\n");
+    let hits = hunt.sweep(&indicators).unwrap();
+
+    let h = hit(&hits, "192.0.2.1");
+    assert!(h.found());
+    assert_eq!((h.flows, h.alerts, h.logons), (0, 0, 1));
+    assert_eq!(
+        seen(h),
+        (
+            "2024-05-04T08:00:00+00:00".into(),
+            "2024-05-04T08:00:00+00:00".into()
+        )
+    );
+    assert_eq!(
+        h.sites.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["hq"]
+    );
+
+    let h = hit(&hits, "10.10.0.5");
+    assert_eq!((h.flows, h.alerts, h.logons), (4, 2, 1));
+    assert_eq!(
+        seen(h),
+        (
+            "2024-05-01T01:00:00+00:00".into(),
+            "2024-05-04T09:30:00+00:00".into()
+        )
+    );
+
+    // Logons carry no responder port: a port indicator never matches one.
+    assert_eq!(hit(&hits, "tcp/3389").logons, 0);
 }
