@@ -299,6 +299,31 @@ pub fn crossing_flow(c: &LogonCrossing, ts: Timestamp) -> Flow {
 
 /// An alert from host evidence: no flows (`flow_count` 0, no evidence), the time of the
 /// record.
+/// An alert about something done on one host, by `user`: both ends are the host, so the
+/// report shows no crossing.
+pub fn on_host_alert(
+    detector: &str,
+    severity: Severity,
+    ts: Timestamp,
+    (host, org): (&Place, &Org),
+    summary: String,
+    attack: &str,
+    user: Option<&str>,
+) -> Alert {
+    let mut a = host_alert(
+        detector,
+        severity,
+        ts,
+        host.endpoint(org),
+        host.endpoint(org),
+        Service::Other,
+        summary,
+    );
+    a.attack = Some(attack.to_string());
+    add_user(&mut a, user);
+    a
+}
+
 pub fn host_alert(
     detector: &str,
     severity: Severity,

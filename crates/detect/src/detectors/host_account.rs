@@ -18,9 +18,9 @@
 //! additions.
 
 use crate::common::clean_name;
-use crate::host::{Hourly, Key, add_user, host_alert, place_host};
+use crate::host::{Hourly, Key, add_user, on_host_alert, place_host};
 use crate::{AlertSink, DetectorStats, HostDetector, HostDetectorSpec};
-use sekisho_event::{HostEvent, HostEventKind, Service, Severity};
+use sekisho_event::{HostEvent, HostEventKind, Severity};
 use sekisho_model::Org;
 
 /// `account-created`.
@@ -126,18 +126,15 @@ impl HostDetector for Account<'_> {
                         "T1136",
                     )
                 };
-                let mut a = host_alert(
+                let mut a = on_host_alert(
                     id,
                     severity,
                     e.ts,
-                    // On one host: both ends are the host (so the report shows no crossing).
-                    host.endpoint(org),
-                    host.endpoint(org),
-                    Service::Other,
+                    (&host, org),
                     format!("{}: {what}", host.describe(org)),
+                    attack,
+                    e.user.as_deref(),
                 );
-                a.attack = Some(attack.to_string());
-                add_user(&mut a, e.user.as_deref());
                 add_user(&mut a, e.target_user.as_deref());
                 a
             },

@@ -17,9 +17,9 @@
 //! Logging) for audit policy changes.
 
 use crate::common::clean_name;
-use crate::host::{Hourly, Key, add_user, host_alert, place_host};
+use crate::host::{Hourly, Key, on_host_alert, place_host};
 use crate::{AlertSink, DetectorStats, HostDetector, HostDetectorSpec};
-use sekisho_event::{HostEvent, HostEventKind, Service, Severity};
+use sekisho_event::{HostEvent, HostEventKind, Severity};
 use sekisho_model::Org;
 
 /// `log-cleared`.
@@ -114,19 +114,15 @@ impl HostDetector for Tamper<'_> {
                         "T1562.002",
                     )
                 };
-                let mut a = host_alert(
+                on_host_alert(
                     det,
                     severity,
                     e.ts,
-                    // On one host: both ends are the host (so the report shows no crossing).
-                    host.endpoint(org),
-                    host.endpoint(org),
-                    Service::Other,
+                    (&host, org),
                     format!("{}: {what}", host.describe(org)),
-                );
-                a.attack = Some(attack.to_string());
-                add_user(&mut a, e.user.as_deref());
-                a
+                    attack,
+                    e.user.as_deref(),
+                )
             },
             out,
         );

@@ -29,9 +29,9 @@
 //! **ATT&CK.** As in the table; T1021 overall.
 
 use crate::common::clean_name;
-use crate::host::{Hourly, Key, add_operation, add_user, host_alert, image_name, place_host};
+use crate::host::{Hourly, Key, add_operation, image_name, on_host_alert, place_host};
 use crate::{AlertSink, DetectorStats, HostDetector, HostDetectorSpec};
-use sekisho_event::{HostEvent, HostEventKind, Service, Severity};
+use sekisho_event::{HostEvent, HostEventKind, Severity};
 use sekisho_model::Org;
 
 /// `remote-execution`.
@@ -157,18 +157,15 @@ impl HostDetector for RemoteExec<'_> {
                     },
                     clean_name(what)
                 );
-                let mut a = host_alert(
+                let mut a = on_host_alert(
                     SPEC.id,
                     Severity::High,
                     e.ts,
-                    // On one host: both ends are the host (so the report shows no crossing).
-                    host.endpoint(org),
-                    host.endpoint(org),
-                    Service::Other,
+                    (&host, org),
                     summary,
+                    attack,
+                    e.user.as_deref(),
                 );
-                a.attack = Some(attack.to_string());
-                add_user(&mut a, e.user.as_deref());
                 add_operation(&mut a, e.command.as_deref().or(e.process.as_deref()));
                 a
             },

@@ -22,9 +22,9 @@
 //! looks like remote execution.
 
 use crate::common::clean_name;
-use crate::host::{Hourly, Key, add_operation, add_user, host_alert, place_host};
+use crate::host::{Hourly, Key, add_operation, on_host_alert, place_host};
 use crate::{AlertSink, DetectorStats, HostDetector, HostDetectorSpec};
-use sekisho_event::{HostEvent, HostEventKind, Service, Severity};
+use sekisho_event::{HostEvent, HostEventKind, Severity};
 use sekisho_model::Org;
 
 /// `service-installed`.
@@ -109,22 +109,19 @@ impl HostDetector for ServiceInstall<'_> {
                     .as_deref()
                     .map(|u| format!(" as {}", clean_name(u)))
                     .unwrap_or_default();
-                let mut a = host_alert(
+                let mut a = on_host_alert(
                     SPEC.id,
                     if bad { Severity::High } else { Severity::Low },
                     e.ts,
-                    // On one host: both ends are the host (so the report shows no crossing).
-                    host.endpoint(org),
-                    host.endpoint(org),
-                    Service::Other,
+                    (&host, org),
                     format!(
                         "{}: service \"{name}\" installed running \"{}\"{account}",
                         host.describe(org),
                         clean_name(image)
                     ),
+                    if bad { "T1569.002" } else { "T1543.003" },
+                    e.user.as_deref(),
                 );
-                a.attack = Some(if bad { "T1569.002" } else { "T1543.003" }.to_string());
-                add_user(&mut a, e.user.as_deref());
                 add_operation(&mut a, e.process.as_deref());
                 a
             },
