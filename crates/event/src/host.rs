@@ -427,28 +427,56 @@ impl HostRecord {
         }
     }
 
+    /// Every field the source gave, by name.
+    pub fn fields(&self) -> &Fields {
+        match self {
+            HostRecord::Logon(l) => &l.fields,
+            HostRecord::Event(e) => &e.fields,
+        }
+    }
+
+    /// The Windows event id; `None` for Linux sources.
+    pub fn event_id(&self) -> Option<u32> {
+        match self {
+            HostRecord::Logon(l) => l.event_id,
+            HostRecord::Event(e) => e.event_id,
+        }
+    }
+
+    /// A field of the record's envelope by its Windows `System` name: `Channel`,
+    /// `Computer` (the host the record was written on) or `Provider_Name`.
+    pub fn system_field(&self, name: &str) -> Option<&str> {
+        match (self, name) {
+            (HostRecord::Logon(l), "Channel") => l.channel.as_deref(),
+            (HostRecord::Event(e), "Channel") => e.channel.as_deref(),
+            (HostRecord::Logon(l), "Computer") => l.host.as_deref(),
+            (HostRecord::Event(e), "Computer") => e.host.as_deref(),
+            (HostRecord::Event(e), "Provider_Name") => e.provider.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Field lookup by name for rule engines: the source's own fields first, then the
     /// typed ones under their ECS-like names (`user`, `source_ip`, `host`, ...).
     pub fn field(&self, name: &str) -> Option<String> {
-        let fields = match self {
-            HostRecord::Logon(l) => &l.fields,
-            HostRecord::Event(e) => &e.fields,
+        if let Some(v) = self.fields().get(name) {
+            return Some(v.to_string());
+        }
+        let system = match name {
+            "host" => "Computer",
+            "channel" => "Channel",
+            "provider" => "Provider_Name",
+            other => other,
         };
-        if let Some(v) = fields.get(name) {
+        if let Some(v) = self.system_field(system) {
             return Some(v.to_string());
         }
         match (self, name) {
-            (HostRecord::Logon(l), "EventID" | "event_id") => l.event_id.map(|i| i.to_string()),
-            (HostRecord::Event(e), "EventID" | "event_id") => e.event_id.map(|i| i.to_string()),
+            (_, "EventID" | "event_id") => self.event_id().map(|i| i.to_string()),
             (HostRecord::Logon(l), "user") => l.user.clone(),
             (HostRecord::Event(e), "user") => e.user.clone(),
             (HostRecord::Logon(l), "source_ip") => l.source_ip.map(|i| i.to_string()),
             (HostRecord::Event(e), "source_ip") => e.source_ip.map(|i| i.to_string()),
-            (HostRecord::Logon(l), "host" | "Computer") => l.host.clone(),
-            (HostRecord::Event(e), "host" | "Computer") => e.host.clone(),
-            (HostRecord::Logon(l), "channel" | "Channel") => l.channel.clone(),
-            (HostRecord::Event(e), "channel" | "Channel") => e.channel.clone(),
-            (HostRecord::Event(e), "Provider_Name" | "provider") => e.provider.clone(),
             _ => None,
         }
     }
@@ -491,5 +519,41 @@ mod tests {
         assert_eq!(serde_json::from_str::<HostRecord>(&json).unwrap(), r);
         assert_eq!(r.field("SubjectUserName").as_deref(), Some("admin"));
         assert_eq!(r.field("EventID").as_deref(), Some("1102"));
+    }
+
+    #[test]
+    fn envelope_fields_answer_by_windows_and_ecs_names() {
+        let mut e = HostEvent::new(
+            Timestamp::from_micros(1),
+            HostSource::Evtx,
+            HostEventKind::ServiceInstalled,
+        );
+        e.host = Some("dc1.corp".into());
+        e.channel = Some("System".into());
+        e.provider = Some("Service Control Manager".into());
+        let r = HostRecord::Event(e);
+        assert_eq!(r.system_field("Computer"), Some("dc1.corp"));
+        assert_eq!(
+            r.system_field("Provider_Name"),
+            Some("Service Control Manager")
+        );
+        for (name, want) in [
+            ("Computer", "dc1.corp"),
+            ("host", "dc1.corp"),
+            ("Channel", "System"),
+            ("channel", "System"),
+            ("provider", "Service Control Manager"),
+        ] {
+            assert_eq!(r.field(name).as_deref(), Some(want), "{name}");
+        }
+        // The source's own field of that name wins over the envelope.
+        let HostRecord::Event(mut e) = r else {
+            unreachable!()
+        };
+        e.fields.push("Computer", "as-logged");
+        assert_eq!(
+            HostRecord::Event(e).field("Computer").as_deref(),
+            Some("as-logged")
+        );
     }
 }

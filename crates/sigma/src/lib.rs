@@ -485,36 +485,15 @@ struct RecordEvent<'a>(&'a HostRecord);
 
 impl RecordEvent<'_> {
     fn fields(&self) -> &sekisho_event::Fields {
-        match self.0 {
-            HostRecord::Logon(l) => &l.fields,
-            HostRecord::Event(e) => &e.fields,
-        }
+        self.0.fields()
     }
 
     fn event_id(&self) -> Option<u32> {
-        match self.0 {
-            HostRecord::Logon(l) => l.event_id,
-            HostRecord::Event(e) => e.event_id,
-        }
+        self.0.event_id()
     }
 
     fn system(&self, name: &str) -> Option<&str> {
-        let r = self.0;
-        match name {
-            "Channel" => match r {
-                HostRecord::Logon(l) => l.channel.as_deref(),
-                HostRecord::Event(e) => e.channel.as_deref(),
-            },
-            "Computer" => match r {
-                HostRecord::Logon(l) => l.host.as_deref(),
-                HostRecord::Event(e) => e.host.as_deref(),
-            },
-            "Provider_Name" => match r {
-                HostRecord::Logon(_) => None,
-                HostRecord::Event(e) => e.provider.as_deref(),
-            },
-            _ => None,
-        }
+        self.0.system_field(name)
     }
 }
 
