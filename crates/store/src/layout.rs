@@ -16,16 +16,24 @@ pub enum Table {
     Alerts,
     /// Logons, failed logons and logoffs from host logs.
     Logons,
+    /// The other host records.
+    HostEvents,
 }
 
 impl Table {
-    pub const ALL: [Table; 3] = [Table::Flows, Table::Alerts, Table::Logons];
+    pub const ALL: [Table; 4] = [
+        Table::Flows,
+        Table::Alerts,
+        Table::Logons,
+        Table::HostEvents,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Table::Flows => "flows",
             Table::Alerts => "alerts",
             Table::Logons => "logons",
+            Table::HostEvents => "host_events",
         }
     }
 
@@ -34,6 +42,7 @@ impl Table {
             "flows" => Some(Table::Flows),
             "alerts" => Some(Table::Alerts),
             "logons" => Some(Table::Logons),
+            "host_events" => Some(Table::HostEvents),
             _ => None,
         }
     }

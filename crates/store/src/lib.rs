@@ -1,4 +1,5 @@
-//! The evidence store: every enriched flow, alert and host logon as Parquet files partitioned by day and
+//! The evidence store: every enriched flow, alert and host record (logons and other host
+//! events) as Parquet files partitioned by day and
 //! site, written append-only through a hash-chained manifest (`docs/store.md` is the
 //! contract), so that DataFusion, DuckDB, Spark or Trino read the same files and
 //! [`verify`] proves later that nothing changed.
@@ -46,8 +47,8 @@ pub use layout::Table;
 pub use manifest::{Commit, InputProgress, Manifest, Segment};
 pub use read::{BatchView, Scan, Store, StoredFlow};
 pub use schema::{
-    FlowPlace, StoredAlert, StoredLogon, alert_key, alerts_schema, flows_schema, logon_key,
-    logons_schema,
+    FlowPlace, StoredAlert, StoredHostEvent, StoredLogon, alert_key, alerts_schema, flows_schema,
+    host_event_key, host_events_schema, logon_key, logons_schema,
 };
 pub use verify::{Problem, ProblemKind, VerifyReport, verify};
 pub use writer::{COMMIT_ROWS, InputHandle, InputId, StoreWriter, WriteStats, job_key};

@@ -9,7 +9,7 @@ use std::path::Path;
 /// One sealed segment, as its commit names it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Segment {
-    /// `flows`, `alerts` or `logons`.
+    /// `flows`, `alerts`, `logons` or `host_events`.
     pub table: String,
     /// Relative to the store root, `/`-separated.
     pub path: String,

@@ -231,7 +231,9 @@ impl Store {
         self.keys(Table::Logons)
     }
 
-    fn keys(&self, table: Table) -> Result<HashSet<String>, StoreError> {
+    /// The `key` column of every segment of a table stored by content key (`alerts`,
+    /// `logons`, `host_events`).
+    pub fn keys(&self, table: Table) -> Result<HashSet<String>, StoreError> {
         let mut out = HashSet::new();
         let all = Scan::default();
         for seg in self.segments(table, &all) {

@@ -9,7 +9,7 @@ use arrow_array::builder::{
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use sekisho_event::{Alert, Flow, Logon, LogonAction};
+use sekisho_event::{Alert, Fields, Flow, HostEvent, Logon, LogonAction};
 use std::sync::{Arc, OnceLock};
 
 fn dict() -> DataType {
@@ -118,6 +118,48 @@ pub fn logons_schema() -> SchemaRef {
                 Field::new("record_id", DataType::UInt64, true),
                 Field::new("file", DataType::Utf8, false),
                 Field::new("line", DataType::UInt64, false),
+                Field::new("fields", DataType::Utf8, false),
+            ]))
+        })
+        .clone()
+}
+
+/// Schema of the `host_events` table: the other host records (service installs, log
+/// clears, account and group changes, Kerberos and NTLM, RDP sessions, Sysmon process and
+/// network events, sudo and su).
+pub fn host_events_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(Schema::new(vec![
+                Field::new("key", DataType::Utf8, false),
+                Field::new("ts", ts_type(), false),
+                Field::new("source", dict(), false),
+                Field::new("kind", dict(), false),
+                Field::new("event_id", DataType::UInt32, true),
+                Field::new("provider", dict(), true),
+                Field::new("channel", dict(), true),
+                Field::new("host", DataType::Utf8, true),
+                Field::new("host_site", dict(), true),
+                Field::new("host_asset", dict(), true),
+                Field::new("record_id", DataType::UInt64, true),
+                Field::new("user", DataType::Utf8, true),
+                Field::new("domain", DataType::Utf8, true),
+                Field::new("target_user", DataType::Utf8, true),
+                Field::new("target_host", DataType::Utf8, true),
+                Field::new("src_ip", DataType::Utf8, true),
+                Field::new("src_port", DataType::UInt16, true),
+                Field::new("src_site", dict(), true),
+                Field::new("src_asset", dict(), true),
+                Field::new("dst_ip", DataType::Utf8, true),
+                Field::new("dst_port", DataType::UInt16, true),
+                Field::new("process", DataType::Utf8, true),
+                Field::new("command", DataType::Utf8, true),
+                Field::new("object", DataType::Utf8, true),
+                Field::new("outcome", dict(), true),
+                Field::new("file", DataType::Utf8, false),
+                Field::new("line", DataType::UInt64, false),
+                Field::new("fields", DataType::Utf8, false),
             ]))
         })
         .clone()
@@ -307,6 +349,15 @@ pub struct StoredAlert {
     pub alert: Alert,
 }
 
+impl StoredAlert {
+    /// Time and partition site: the source's site, else the destination's.
+    pub(crate) fn partition(&self) -> (i64, Option<&str>) {
+        let a = &self.alert;
+        let site = a.src.site.as_deref().or(a.dst.site.as_deref());
+        (a.ts.as_micros(), site)
+    }
+}
+
 /// The content key of an alert: the same finding on the same evidence gives the same key,
 /// whatever id a run gave it, so storing it twice is detected.
 pub fn alert_key(alert: &Alert) -> String {
@@ -424,9 +475,30 @@ pub struct StoredLogon {
 }
 
 impl StoredLogon {
-    /// The site whose partition holds it: the host's, else the source's.
-    pub fn partition_site(&self) -> Option<&str> {
-        self.host_site.as_deref().or(self.src_site.as_deref())
+    /// Time and partition site: the host's site, else the source's.
+    pub(crate) fn partition(&self) -> (i64, Option<&str>) {
+        let site = self.host_site.as_deref().or(self.src_site.as_deref());
+        (self.logon.ts.as_micros(), site)
+    }
+}
+
+/// One other host record as stored, placed like a [`StoredLogon`]: the host it was logged
+/// on, and the address it names as its source.
+#[derive(Clone, Debug)]
+pub struct StoredHostEvent {
+    pub key: String,
+    pub event: HostEvent,
+    pub src_site: Option<String>,
+    pub src_asset: Option<String>,
+    pub host_site: Option<String>,
+    pub host_asset: Option<String>,
+}
+
+impl StoredHostEvent {
+    /// Time and partition site: the host's site, else the source's.
+    pub(crate) fn partition(&self) -> (i64, Option<&str>) {
+        let site = self.host_site.as_deref().or(self.src_site.as_deref());
+        (self.event.ts.as_micros(), site)
     }
 }
 
@@ -437,9 +509,31 @@ impl StoredLogon {
 pub fn logon_key(logon: &Logon) -> String {
     let mut l = logon.clone();
     l.origin.file.clear();
+    content_key(&l)
+}
+
+/// The content key of a host event, as [`logon_key`].
+pub fn host_event_key(event: &HostEvent) -> String {
+    let mut e = event.clone();
+    e.origin.file.clear();
+    content_key(&e)
+}
+
+fn content_key(record: &impl serde::Serialize) -> String {
     let mut h = blake3::Hasher::new();
-    h.update(serde_json::to_string(&l).unwrap_or_default().as_bytes());
+    h.update(serde_json::to_string(record).unwrap_or_default().as_bytes());
     h.finalize().to_hex()[..32].to_string()
+}
+
+/// The source's own fields as one JSON object (the first value of a repeated name), for
+/// `json_extract` and friends.
+fn fields_json(fields: &Fields) -> String {
+    let mut map = serde_json::Map::new();
+    for (name, value) in &fields.pairs {
+        map.entry(name.clone())
+            .or_insert_with(|| serde_json::Value::from(value.as_str()));
+    }
+    serde_json::Value::Object(map).to_string()
 }
 
 /// Builds one `logons` record batch.
@@ -474,6 +568,7 @@ pub(crate) fn logons_batch(
     let mut record_id = UInt64Builder::with_capacity(n);
     let mut file = StringBuilder::new();
     let mut line = UInt64Builder::with_capacity(n);
+    let mut fields = StringBuilder::new();
     for s in logons {
         let l = &s.logon;
         key.append_value(&s.key);
@@ -509,6 +604,7 @@ pub(crate) fn logons_batch(
         record_id.append_option(l.record_id);
         file.append_value(&l.origin.file);
         line.append_value(l.origin.line);
+        fields.append_value(fields_json(&l.fields));
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(key.finish()),
@@ -538,6 +634,101 @@ pub(crate) fn logons_batch(
         Arc::new(record_id.finish()),
         Arc::new(file.finish()),
         Arc::new(line.finish()),
+        Arc::new(fields.finish()),
     ];
     RecordBatch::try_new(logons_schema(), columns)
+}
+
+/// Builds one `host_events` record batch.
+pub(crate) fn host_events_batch(
+    events: &[StoredHostEvent],
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let n = events.len();
+    let mut key = StringBuilder::new();
+    let mut ts = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut source = Dict::new();
+    let mut kind = Dict::new();
+    let mut event_id = UInt32Builder::with_capacity(n);
+    let mut provider = Dict::new();
+    let mut channel = Dict::new();
+    let mut host = StringBuilder::new();
+    let mut host_site = Dict::new();
+    let mut host_asset = Dict::new();
+    let mut record_id = UInt64Builder::with_capacity(n);
+    // user, domain, target_user, target_host
+    let mut names: Vec<StringBuilder> = (0..4).map(|_| StringBuilder::new()).collect();
+    let mut src_ip = StringBuilder::new();
+    let mut src_port = UInt16Builder::with_capacity(n);
+    let mut src_site = Dict::new();
+    let mut src_asset = Dict::new();
+    let mut dst_ip = StringBuilder::new();
+    let mut dst_port = UInt16Builder::with_capacity(n);
+    // process, command, object
+    let mut what: Vec<StringBuilder> = (0..3).map(|_| StringBuilder::new()).collect();
+    let mut outcome = Dict::new();
+    let mut file = StringBuilder::new();
+    let mut line = UInt64Builder::with_capacity(n);
+    let mut fields = StringBuilder::new();
+    for s in events {
+        let e = &s.event;
+        key.append_value(&s.key);
+        ts.append_value(e.ts.as_micros());
+        source.append_value(e.source.as_str());
+        kind.append_value(e.kind.as_str());
+        event_id.append_option(e.event_id);
+        provider.append_option(e.provider.as_deref());
+        channel.append_option(e.channel.as_deref());
+        host.append_option(e.host.as_deref());
+        host_site.append_option(s.host_site.as_deref());
+        host_asset.append_option(s.host_asset.as_deref());
+        record_id.append_option(e.record_id);
+        let who = [&e.user, &e.domain, &e.target_user, &e.target_host];
+        for (b, v) in names.iter_mut().zip(who) {
+            b.append_option(v.as_deref());
+        }
+        src_ip.append_option(e.source_ip.map(|ip| ip.to_string()));
+        src_port.append_option(e.source_port);
+        src_site.append_option(s.src_site.as_deref());
+        src_asset.append_option(s.src_asset.as_deref());
+        dst_ip.append_option(e.dest_ip.map(|ip| ip.to_string()));
+        dst_port.append_option(e.dest_port);
+        for (b, v) in what.iter_mut().zip([&e.process, &e.command, &e.object]) {
+            b.append_option(v.as_deref());
+        }
+        outcome.append_option(e.outcome.map(|o| o.as_str()));
+        file.append_value(&e.origin.file);
+        line.append_value(e.origin.line);
+        fields.append_value(fields_json(&e.fields));
+    }
+    let text = |b: &mut StringBuilder| -> ArrayRef { Arc::new(b.finish()) };
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(key.finish()),
+        Arc::new(ts.finish()),
+        Arc::new(source.finish()),
+        Arc::new(kind.finish()),
+        Arc::new(event_id.finish()),
+        Arc::new(provider.finish()),
+        Arc::new(channel.finish()),
+        Arc::new(host.finish()),
+        Arc::new(host_site.finish()),
+        Arc::new(host_asset.finish()),
+        Arc::new(record_id.finish()),
+    ];
+    columns.extend(names.iter_mut().map(text));
+    columns.extend([
+        Arc::new(src_ip.finish()) as ArrayRef,
+        Arc::new(src_port.finish()),
+        Arc::new(src_site.finish()),
+        Arc::new(src_asset.finish()),
+        Arc::new(dst_ip.finish()),
+        Arc::new(dst_port.finish()),
+    ]);
+    columns.extend(what.iter_mut().map(text));
+    columns.extend([
+        Arc::new(outcome.finish()) as ArrayRef,
+        Arc::new(file.finish()),
+        Arc::new(line.finish()),
+        Arc::new(fields.finish()),
+    ]);
+    RecordBatch::try_new(host_events_schema(), columns)
 }

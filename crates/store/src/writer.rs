@@ -13,7 +13,7 @@
 
 use crate::layout::{self, EXTERNAL_SITE, MANIFEST, STAGING, Table};
 use crate::manifest::{self, Commit, InputProgress, Manifest, Segment};
-use crate::schema::{FlowColumns, FlowPlace, StoredAlert, StoredLogon};
+use crate::schema::{FlowColumns, FlowPlace, StoredAlert, StoredHostEvent, StoredLogon};
 use crate::{Store, StoreError};
 use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
@@ -82,6 +82,9 @@ pub struct WriteStats {
     pub logons_stored: u64,
     /// Logons offered that the store holds already (same content key).
     pub logons_skipped: u64,
+    pub host_events_stored: u64,
+    /// Host events offered that the store holds already (same content key).
+    pub host_events_skipped: u64,
     pub commits: u64,
     pub segments: u64,
     pub bytes_written: u64,
@@ -98,10 +101,9 @@ pub struct StoreWriter {
     inputs: Vec<InputState>,
     partitions: HashMap<(i32, Option<String>), FlowColumns>,
     buffered: usize,
-    alerts: Vec<StoredAlert>,
-    alert_keys: Option<HashSet<String>>,
-    logons: Vec<StoredLogon>,
-    logon_keys: Option<HashSet<String>>,
+    alerts: Keyed<StoredAlert>,
+    logons: Keyed<StoredLogon>,
+    host_events: Keyed<StoredHostEvent>,
     stats: WriteStats,
     props: WriterProperties,
     commit_rows: usize,
@@ -157,10 +159,9 @@ impl StoreWriter {
             inputs: Vec::new(),
             partitions: HashMap::new(),
             buffered: 0,
-            alerts: Vec::new(),
-            alert_keys: None,
-            logons: Vec::new(),
-            logon_keys: None,
+            alerts: Keyed::new(Table::Alerts),
+            logons: Keyed::new(Table::Logons),
+            host_events: Keyed::new(Table::HostEvents),
             stats: WriteStats::default(),
             props,
             commit_rows: COMMIT_ROWS,
@@ -247,13 +248,8 @@ impl StoreWriter {
 
     /// Adds alerts to the next commit, skipping any the store (or this run) holds already.
     pub fn push_alerts(&mut self, alerts: Vec<StoredAlert>) -> Result<(), StoreError> {
-        if self.alert_keys.is_none() {
-            self.alert_keys = Some(Store::open(&self.dir)?.alert_keys()?);
-        }
-        let keys = self.alert_keys.get_or_insert_with(HashSet::new);
         for a in alerts {
-            if keys.insert(a.key.clone()) {
-                self.alerts.push(a);
+            if self.alerts.offer(&self.dir, a, |a| &a.key)? {
                 self.stats.alerts_stored += 1;
             } else {
                 self.stats.alerts_skipped += 1;
@@ -268,18 +264,31 @@ impl StoreWriter {
         &mut self,
         logons: impl IntoIterator<Item = StoredLogon>,
     ) -> Result<(), StoreError> {
-        if self.logon_keys.is_none() {
-            self.logon_keys = Some(Store::open(&self.dir)?.logon_keys()?);
-        }
         for l in logons {
-            let keys = self.logon_keys.get_or_insert_with(HashSet::new);
-            if keys.insert(l.key.clone()) {
-                self.logons.push(l);
+            if self.logons.offer(&self.dir, l, |l| &l.key)? {
                 self.stats.logons_stored += 1;
             } else {
                 self.stats.logons_skipped += 1;
             }
-            if self.logons.len() >= self.commit_rows {
+            if self.logons.buffered.len() >= self.commit_rows {
+                self.commit(None)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds host events to the next commit, as [`StoreWriter::push_logons`].
+    pub fn push_host_events(
+        &mut self,
+        events: impl IntoIterator<Item = StoredHostEvent>,
+    ) -> Result<(), StoreError> {
+        for e in events {
+            if self.host_events.offer(&self.dir, e, |e| &e.key)? {
+                self.stats.host_events_stored += 1;
+            } else {
+                self.stats.host_events_skipped += 1;
+            }
+            if self.host_events.buffered.len() >= self.commit_rows {
                 self.commit(None)?;
             }
         }
@@ -293,7 +302,6 @@ impl StoreWriter {
         let mut staged: Vec<(PathBuf, Segment)> = Vec::new();
         let mut partitions: Vec<_> = self.partitions.drain().collect();
         partitions.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut n = 0usize;
         for ((day, site), mut cols) in partitions {
             if cols.rows == 0 {
                 continue;
@@ -301,55 +309,28 @@ impl StoreWriter {
             let (min_ts, max_ts) = (cols.min_ts, cols.max_ts);
             let batch = cols.finish().map_err(StoreError::Arrow)?;
             let site = site.unwrap_or_else(|| EXTERNAL_SITE.to_string());
-            let seg = self.stage(Table::Flows, day, &site, seq, n, &batch, min_ts, max_ts)?;
+            let seg = self.stage(
+                Table::Flows,
+                day,
+                &site,
+                seq,
+                staged.len(),
+                &batch,
+                min_ts,
+                max_ts,
+            )?;
             staged.push(seg);
-            n += 1;
         }
         self.buffered = 0;
-        let alerts = std::mem::take(&mut self.alerts);
-        let mut by_part: BTreeMap<(i32, String), Vec<StoredAlert>> = BTreeMap::new();
-        for a in alerts {
-            let day = layout::day_of(a.alert.ts.as_micros());
-            let site = a
-                .alert
-                .src
-                .site
-                .clone()
-                .or_else(|| a.alert.dst.site.clone())
-                .unwrap_or_else(|| EXTERNAL_SITE.to_string());
-            by_part.entry((day, site)).or_default().push(a);
-        }
-        for ((day, site), alerts) in by_part {
-            let min_ts = alerts
-                .iter()
-                .map(|a| a.alert.ts.as_micros())
-                .min()
-                .unwrap_or(0);
-            let max_ts = alerts
-                .iter()
-                .map(|a| a.alert.ts.as_micros())
-                .max()
-                .unwrap_or(0);
-            let batch = crate::schema::alerts_batch(&alerts).map_err(StoreError::Arrow)?;
-            let seg = self.stage(Table::Alerts, day, &site, seq, n, &batch, min_ts, max_ts)?;
-            staged.push(seg);
-            n += 1;
-        }
-        let logons = std::mem::take(&mut self.logons);
-        let mut by_part: BTreeMap<(i32, String), Vec<StoredLogon>> = BTreeMap::new();
-        for l in logons {
-            let day = layout::day_of(l.logon.ts.as_micros());
-            let site = l.partition_site().unwrap_or(EXTERNAL_SITE).to_string();
-            by_part.entry((day, site)).or_default().push(l);
-        }
-        for ((day, site), logons) in by_part {
-            let times = || logons.iter().map(|l| l.logon.ts.as_micros());
-            let (min_ts, max_ts) = (times().min().unwrap_or(0), times().max().unwrap_or(0));
-            let batch = crate::schema::logons_batch(&logons).map_err(StoreError::Arrow)?;
-            let seg = self.stage(Table::Logons, day, &site, seq, n, &batch, min_ts, max_ts)?;
-            staged.push(seg);
-            n += 1;
-        }
+        let alerts = std::mem::take(&mut self.alerts.buffered);
+        let (part, batch) = (StoredAlert::partition, crate::schema::alerts_batch);
+        self.stage_partitioned(Table::Alerts, alerts, part, batch, seq, &mut staged)?;
+        let logons = std::mem::take(&mut self.logons.buffered);
+        let (part, batch) = (StoredLogon::partition, crate::schema::logons_batch);
+        self.stage_partitioned(Table::Logons, logons, part, batch, seq, &mut staged)?;
+        let events = std::mem::take(&mut self.host_events.buffered);
+        let (part, batch) = (StoredHostEvent::partition, crate::schema::host_events_batch);
+        self.stage_partitioned(Table::HostEvents, events, part, batch, seq, &mut staged)?;
         let inputs: Vec<InputProgress> = self
             .inputs
             .iter_mut()
@@ -419,6 +400,37 @@ impl StoreWriter {
     /// The chain head after the last commit.
     pub fn chain_head(&self) -> String {
         manifest::hex(&self.chain)
+    }
+
+    /// Stages `items` as one segment per (day, site) partition, numbered after those
+    /// already in `staged`; `part` gives an item's time and partition site (`None`:
+    /// outside every site).
+    fn stage_partitioned<T>(
+        &mut self,
+        table: Table,
+        items: Vec<T>,
+        part: impl Fn(&T) -> (i64, Option<&str>),
+        batch: impl Fn(&[T]) -> Result<RecordBatch, arrow_schema::ArrowError>,
+        seq: u64,
+        staged: &mut Vec<(PathBuf, Segment)>,
+    ) -> Result<(), StoreError> {
+        let mut by_part: BTreeMap<(i32, String), Vec<T>> = BTreeMap::new();
+        for item in items {
+            let (ts, site) = part(&item);
+            let site = site.unwrap_or(EXTERNAL_SITE).to_string();
+            by_part
+                .entry((layout::day_of(ts), site))
+                .or_default()
+                .push(item);
+        }
+        for ((day, site), items) in by_part {
+            let times = || items.iter().map(|i| part(i).0);
+            let (min_ts, max_ts) = (times().min().unwrap_or(0), times().max().unwrap_or(0));
+            let batch = batch(&items).map_err(StoreError::Arrow)?;
+            let seg = self.stage(table, day, &site, seq, staged.len(), &batch, min_ts, max_ts)?;
+            staged.push(seg);
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -507,4 +519,42 @@ fn place(from: &Path, to: &Path) -> Result<(), StoreError> {
 
 fn decode_hex(s: &str) -> Option<[u8; 32]> {
     blake3::Hash::from_hex(s).ok().map(|h| *h.as_bytes())
+}
+
+/// Records of a table stored once by content key: the keys the store holds (read when the
+/// first record is offered) and this run's records waiting for the next commit.
+#[derive(Debug)]
+struct Keyed<T> {
+    table: Table,
+    keys: Option<HashSet<String>>,
+    buffered: Vec<T>,
+}
+
+impl<T> Keyed<T> {
+    fn new(table: Table) -> Self {
+        Self {
+            table,
+            keys: None,
+            buffered: Vec::new(),
+        }
+    }
+
+    /// Buffers `item` unless a record with its key is stored or buffered already; `true`
+    /// when it was buffered.
+    fn offer(
+        &mut self,
+        dir: &Path,
+        item: T,
+        key: impl Fn(&T) -> &String,
+    ) -> Result<bool, StoreError> {
+        let keys = match &mut self.keys {
+            Some(k) => k,
+            None => self.keys.insert(Store::open(dir)?.keys(self.table)?),
+        };
+        let new = keys.insert(key(&item).clone());
+        if new {
+            self.buffered.push(item);
+        }
+        Ok(new)
+    }
 }

@@ -4,8 +4,8 @@ use sekisho_event::{
     Alert, AlertEndpoint, ConnState, Flow, Proto, Service, Severity, Timestamp, Uid,
 };
 use sekisho_store::{
-    FlowPlace, InputId, ProblemKind, Scan, Store, StoreWriter, StoredAlert, StoredLogon, Table,
-    alert_key, logon_key, verify,
+    FlowPlace, InputId, ProblemKind, Scan, Store, StoreWriter, StoredAlert, StoredHostEvent,
+    StoredLogon, Table, alert_key, host_event_key, logon_key, verify,
 };
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -438,6 +438,65 @@ fn logons_are_stored_once_by_content_in_the_host_site_partition() {
         ]
     );
     assert_eq!(store.logon_keys().unwrap().len(), 3);
+    assert!(verify(&dir).unwrap().is_intact());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn host_events_are_stored_once_by_content_with_their_fields() {
+    let dir = temp_store("host-events");
+    let mut install = sekisho_event::HostEvent::new(
+        Timestamp::from_micros(T0 + 3_600_000_000),
+        sekisho_event::HostSource::Evtx,
+        sekisho_event::HostEventKind::ServiceInstalled,
+    );
+    install.event_id = Some(7045);
+    install.host = Some("hq-fs01".into());
+    install.object = Some("PSEXESVC".into());
+    install.fields.push("ServiceName", "PSEXESVC");
+    install
+        .fields
+        .push("ImagePath", "%SystemRoot%\\PSEXESVC.exe");
+    let stored = |e: &sekisho_event::HostEvent, site: Option<&str>| StoredHostEvent {
+        key: host_event_key(e),
+        event: e.clone(),
+        src_site: None,
+        src_asset: None,
+        host_site: site.map(str::to_string),
+        host_asset: None,
+    };
+    let mut w = StoreWriter::open(&dir).unwrap();
+    w.push_host_events([stored(&install, Some("hq"))]).unwrap();
+    w.finish(None).unwrap();
+    // Read again under another file name: the same record.
+    let mut again = install.clone();
+    again.origin.file = "copy/System.evtx".into();
+    let mut w = StoreWriter::open(&dir).unwrap();
+    w.push_host_events([stored(&again, Some("hq"))]).unwrap();
+    let stats = w.finish(None).unwrap();
+    assert_eq!(
+        (stats.host_events_stored, stats.host_events_skipped),
+        (0, 1)
+    );
+
+    let store = Store::open(&dir).unwrap();
+    let all = Scan::default();
+    let segs: Vec<_> = store.segments(Table::HostEvents, &all).collect();
+    assert_eq!(segs.len(), 1);
+    assert!(
+        segs[0]
+            .path
+            .starts_with("host_events/day=2024-05-01/site=hq/")
+    );
+    let batches = store
+        .read_segment(segs[0], &["kind", "object", "fields"])
+        .unwrap();
+    let view = sekisho_store::BatchView::new(&batches[0]).unwrap();
+    let text = |name: &str| view.text(name, 0).unwrap().to_string();
+    assert_eq!(text("kind"), "service-installed");
+    assert_eq!(text("object"), "PSEXESVC");
+    let fields: serde_json::Value = serde_json::from_str(&text("fields")).unwrap();
+    assert_eq!(fields["ImagePath"], "%SystemRoot%\\PSEXESVC.exe");
     assert!(verify(&dir).unwrap().is_intact());
     std::fs::remove_dir_all(&dir).unwrap();
 }
