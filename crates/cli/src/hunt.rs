@@ -20,7 +20,10 @@ dst_asset, direction, policy_action, policy_rule) and alerts (key, detector, sev
 src_ip, src_site, src_asset, dst_ip, dst_site, dst_asset, service, dst_port, rule, attack, summary, \
 flow_count, bytes_out, bytes_in, incident, json) and logons from host logs (key, ts, source, event_id, \
 action, outcome, user, domain, logon_type, auth, src_ip, src_port, src_host, src_site, src_asset, host, \
-host_ip, host_site, host_asset, cross_site, process, session, reason, channel, record_id, file, line); \
+host_ip, host_site, host_asset, cross_site, process, session, reason, channel, record_id, file, line, \
+fields) and the other host records (key, ts, source, kind, event_id, provider, channel, host, host_site, \
+host_asset, record_id, user, domain, target_user, target_host, src_ip, src_port, src_site, src_asset, \
+dst_ip, dst_port, process, command, object, outcome, file, line, fields: the source's fields as JSON); \
 all have the partition columns day ('YYYY-MM-DD', UTC) and site. Filters on day, site and ts ranges skip other days' and sites' files. \
 Function cidr_contains(cidr, ip) tests an address against a network.\n\n\
 Indicator files: one per line (IP, CIDR, port as 445 or tcp/445, JA3 hash, domain), # comments.\n\n\
@@ -227,6 +230,7 @@ fn hit_json(h: &IndicatorHit) -> serde_json::Value {
         "sites": h.sites,
         "alerts": h.alerts,
         "logons": h.logons,
+        "host_events": h.host_events,
     })
 }
 
@@ -241,12 +245,12 @@ fn csv_field(s: &str) -> String {
 fn write_hits_csv(out: &mut dyn Write, hits: &[IndicatorHit]) -> std::io::Result<()> {
     writeln!(
         out,
-        "indicator,kind,flows,first_seen,last_seen,sites,alerts,logons,note"
+        "indicator,kind,flows,first_seen,last_seen,sites,alerts,logons,host_events,note"
     )?;
     for h in hits {
         writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{}",
             csv_field(&h.indicator.text),
             h.indicator.kind.as_str(),
             h.flows,
@@ -255,6 +259,7 @@ fn write_hits_csv(out: &mut dyn Write, hits: &[IndicatorHit]) -> std::io::Result
             csv_field(&sites(h)),
             h.alerts,
             h.logons,
+            h.host_events,
             csv_field(h.not_searchable.as_deref().unwrap_or(""))
         )?;
     }
@@ -270,8 +275,8 @@ fn write_hits_table(out: &mut dyn Write, hits: &[IndicatorHit]) -> std::io::Resu
         .max(9);
     writeln!(
         out,
-        "{:width$}  {:6}  {:>8}  {:20}  {:20}  {:>6}  {:>6}  sites",
-        "indicator", "kind", "flows", "first_seen", "last_seen", "alerts", "logons"
+        "{:width$}  {:6}  {:>8}  {:20}  {:20}  {:>6}  {:>6}  {:>11}  sites",
+        "indicator", "kind", "flows", "first_seen", "last_seen", "alerts", "logons", "host_events"
     )?;
     for h in hits {
         // Indicator text comes from a file someone sent: no control characters to the terminal.
@@ -291,13 +296,14 @@ fn write_hits_table(out: &mut dyn Write, hits: &[IndicatorHit]) -> std::io::Resu
         }
         writeln!(
             out,
-            "{text:width$}  {:6}  {:>8}  {:20}  {:20}  {:>6}  {:>6}  {}",
+            "{text:width$}  {:6}  {:>8}  {:20}  {:20}  {:>6}  {:>6}  {:>11}  {}",
             h.indicator.kind.as_str(),
             h.flows,
             ts(h, true),
             ts(h, false),
             h.alerts,
             h.logons,
+            h.host_events,
             sites(h)
         )?;
     }

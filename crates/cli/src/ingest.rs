@@ -4,11 +4,11 @@ use crate::{Failure, analyze, output};
 use anyhow::anyhow;
 use clap::Args;
 use sekisho_engine::{AnalyzeOptions, FlowObserver, Outcome, analyze_paths_with};
-use sekisho_event::{Flow, HostRecord, Logon, RunStats};
+use sekisho_event::{Flow, HostEvent, HostRecord, Logon, RunStats};
 use sekisho_model::{Enriched, Org};
 use sekisho_store::{
-    FlowPlace, InputHandle, InputId, StoreError, StoreWriter, StoredAlert, StoredLogon, WriteStats,
-    alert_key, job_key, logon_key,
+    FlowPlace, InputHandle, InputId, StoreError, StoreWriter, StoredAlert, StoredHostEvent,
+    StoredLogon, WriteStats, alert_key, host_event_key, job_key, logon_key,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -217,6 +217,8 @@ pub fn run(args: IngestArgs) -> Result<u8, Failure> {
                 "alerts_already_stored": figures.alerts_skipped,
                 "logons": figures.logons_stored,
                 "logons_already_stored": figures.logons_skipped,
+                "host_events": figures.host_events_stored,
+                "host_events_already_stored": figures.host_events_skipped,
                 "commits": figures.commits,
                 "segments": figures.segments,
                 "bytes": figures.bytes_written,
@@ -230,13 +232,15 @@ pub fn run(args: IngestArgs) -> Result<u8, Failure> {
     } else {
         print!("{}", stats_lines(&stats));
         println!(
-            "stored: {} flows ({} already stored), {} alerts ({} already stored), {} logons ({} already stored), {} segments, {} bytes in {} commits",
+            "stored: {} flows ({} already stored), {} alerts ({} already stored), {} logons ({} already stored), {} host events ({} already stored), {} segments, {} bytes in {} commits",
             figures.flows_stored,
             figures.flows_skipped,
             figures.alerts_stored,
             figures.alerts_skipped,
             figures.logons_stored,
             figures.logons_skipped,
+            figures.host_events_stored,
+            figures.host_events_skipped,
             figures.segments,
             figures.bytes_written,
             figures.commits
@@ -257,7 +261,7 @@ pub fn run(args: IngestArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
-/// Analyses the inputs, storing every flow and, at the end, every alert and every logon of
+/// Analyses the inputs, storing every flow and, at the end, every alert and every record of
 /// the host logs among them.
 pub fn ingest(
     org: &Org,
@@ -303,7 +307,7 @@ pub fn ingest(
         .collect();
     let mut writer = observer.writer;
     writer.push_alerts(alerts).map_err(store_failed)?;
-    store_logons(org, inputs, &mut writer).map_err(store_failed)?;
+    store_host_records(org, inputs, &mut writer).map_err(store_failed)?;
     for h in observer.handles.iter().flatten() {
         writer.complete(*h);
     }
@@ -312,37 +316,69 @@ pub fn ingest(
     Ok((outcome, stats, figures))
 }
 
-/// Stores every logon, failed logon and logoff of the host logs among the inputs, placed in
-/// the org as `sekisho logons` places them. The analysis has read and counted these files
-/// already; they are read again here one at a time, so memory holds one file's records,
-/// not every host log's.
-fn store_logons(org: &Org, inputs: &[PathBuf], writer: &mut StoreWriter) -> Result<(), StoreError> {
+/// Stores every record of the host logs among the inputs: logons, failed logons and logoffs
+/// in `logons`, the rest in `host_events`, placed in the org as `sekisho logons` places
+/// them. The analysis has read and counted these files already; they are read again here
+/// one at a time, so memory holds one file's records, not every host log's.
+fn store_host_records(
+    org: &Org,
+    inputs: &[PathBuf],
+    writer: &mut StoreWriter,
+) -> Result<(), StoreError> {
     let opts = sekisho_hostlog::ReadOptions::default();
     for path in sekisho_engine::host_files(inputs) {
         let mut read =
             sekisho_hostlog::Collected::<Vec<HostRecord>>::new(opts.gap_threshold_micros);
         sekisho_hostlog::source::read_file(&path, &opts, 0, &mut read);
-        let logons = read.sink.into_iter().filter_map(|r| match r {
-            HostRecord::Logon(l) => Some(stored_logon(org, l)),
-            HostRecord::Event(_) => None,
-        });
+        let (mut logons, mut events) = (Vec::new(), Vec::new());
+        for r in read.sink {
+            match r {
+                HostRecord::Logon(l) => logons.push(stored_logon(org, l)),
+                HostRecord::Event(e) => events.push(stored_host_event(org, e)),
+            }
+        }
         writer.push_logons(logons)?;
+        writer.push_host_events(events)?;
     }
     Ok(())
 }
 
+/// The site id and asset name of one end of a host record, by address, else by host name.
+fn place_named(
+    org: &Org,
+    ip: Option<std::net::IpAddr>,
+    host: Option<&str>,
+) -> (Option<String>, Option<String>) {
+    let (site, asset) = sekisho_hostlog::place_end(org, ip, host);
+    (
+        site.map(|s| org.site(s).id.clone()),
+        asset.map(|a| org.asset(a).name.clone()),
+    )
+}
+
+fn stored_host_event(org: &Org, event: HostEvent) -> StoredHostEvent {
+    let (src_site, src_asset) = place_named(org, event.source_ip, None);
+    let (host_site, host_asset) = place_named(org, None, event.host.as_deref());
+    StoredHostEvent {
+        key: host_event_key(&event),
+        event,
+        src_site,
+        src_asset,
+        host_site,
+        host_asset,
+    }
+}
+
 fn stored_logon(org: &Org, logon: Logon) -> StoredLogon {
-    let (src_site, src_asset) =
-        sekisho_hostlog::place_end(org, logon.source_ip, logon.source_host.as_deref());
-    let (host_site, host_asset) =
-        sekisho_hostlog::place_end(org, logon.host_ip, logon.host.as_deref());
+    let (src_site, src_asset) = place_named(org, logon.source_ip, logon.source_host.as_deref());
+    let (host_site, host_asset) = place_named(org, logon.host_ip, logon.host.as_deref());
     StoredLogon {
         key: logon_key(&logon),
-        src_site: src_site.map(|s| org.site(s).id.clone()),
-        src_asset: src_asset.map(|a| org.asset(a).name.clone()),
-        host_site: host_site.map(|s| org.site(s).id.clone()),
-        host_asset: host_asset.map(|a| org.asset(a).name.clone()),
         logon,
+        src_site,
+        src_asset,
+        host_site,
+        host_asset,
     }
 }
 

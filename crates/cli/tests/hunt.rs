@@ -256,6 +256,6 @@ fn ioc_sweep_exit_codes_and_first_last_seen() {
     );
     assert_eq!(
         stdout(&o),
-        "indicator,kind,flows,first_seen,last_seen,sites,alerts,logons,note\n192.0.2.1,ip,0,,,,0,0,\n"
+        "indicator,kind,flows,first_seen,last_seen,sites,alerts,logons,host_events,note\n192.0.2.1,ip,0,,,,0,0,0,\n"
     );
 }

@@ -72,15 +72,19 @@ pub struct IndicatorHit {
     pub not_searchable: Option<String>,
     /// Flows with the indicator at either end (an address or network) or as responder port.
     pub flows: u64,
-    /// Time of the earliest and latest such flow or logon.
+    /// Time of the earliest and latest such flow, logon or host event.
     pub first_seen: Option<DateTime<Utc>>,
     pub last_seen: Option<DateTime<Utc>>,
-    /// Partition sites of those flows and logons (at most [`MAX_SITES_PER_HIT`]).
+    /// Partition sites of those flows, logons and host events (at most
+    /// [`MAX_SITES_PER_HIT`]).
     pub sites: BTreeSet<String>,
     /// Stored alerts with the indicator as source, destination or responder port.
     pub alerts: u64,
     /// Stored logons with the indicator as the address logged on from or to.
     pub logons: u64,
+    /// Stored host events with the indicator as their source or destination address
+    /// (4648, Kerberos, RDP sessions, Sysmon network connections) or destination port.
+    pub host_events: u64,
 }
 
 impl IndicatorHit {
@@ -101,12 +105,13 @@ impl IndicatorHit {
             sites: BTreeSet::new(),
             alerts: 0,
             logons: 0,
+            host_events: 0,
         }
     }
 
-    /// True when the indicator was seen in a flow, an alert or a logon.
+    /// True when the indicator was seen in a flow, an alert, a logon or a host event.
     pub fn found(&self) -> bool {
-        self.flows > 0 || self.alerts > 0 || self.logons > 0
+        self.flows > 0 || self.alerts > 0 || self.logons > 0 || self.host_events > 0
     }
 }
 
@@ -320,13 +325,14 @@ pub(crate) struct Sweep<'m> {
     scratch: Vec<u32>,
 }
 
-/// Which table a batch comes from: flows and logons count toward `flows` and `logons` and
-/// first/last seen, alerts toward `alerts` only (an alert restates flows already counted).
+/// Which table a batch comes from: each counts toward its own figure; all but alerts
+/// also toward first/last seen and sites (an alert restates flows already counted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Table {
     Flows,
     Alerts,
     Logons,
+    HostEvents,
 }
 
 fn as_dict(a: &ArrayRef) -> Result<DictionaryArray<Int32Type>, String> {
@@ -350,7 +356,7 @@ impl<'m> Sweep<'m> {
     }
 
     /// Adds one batch with columns `ts, src_ip, dst_ip, dst_port, proto, site` (in that
-    /// order; `proto` may be all NULL for alerts, `dst_port` and `proto` for logons).
+    /// order; `proto` may be all NULL, and `dst_port` for logons).
     pub(crate) fn add(
         &mut self,
         batch: &RecordBatch,
@@ -410,6 +416,7 @@ impl<'m> Sweep<'m> {
                     }
                     Table::Flows => h.flows += 1,
                     Table::Logons => h.logons += 1,
+                    Table::HostEvents => h.host_events += 1,
                 }
                 if let Some(t) = t {
                     h.first_seen = Some(h.first_seen.map_or(t, |f| f.min(t)));

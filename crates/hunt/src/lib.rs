@@ -1,9 +1,9 @@
 //! Hunting over the evidence store: SQL questions via DataFusion, and indicator sweeps.
 //!
-//! The store (`docs/store.md`) keeps flows, alerts and host logons as Parquet files under
-//! `DIR/flows/day=YYYY-MM-DD/site=S/`, `DIR/alerts/...` and `DIR/logons/...`. [`Hunt::open`]
-//! registers them as the tables `flows`, `alerts` and `logons`, with the partition columns
-//! `day` and `site` added, so that
+//! The store (`docs/store.md`) keeps flows, alerts, logons and other host events as Parquet
+//! files under `DIR/flows/day=YYYY-MM-DD/site=S/`, `DIR/alerts/...`, `DIR/logons/...` and
+//! `DIR/host_events/...`. [`Hunt::open`] registers them as the tables `flows`, `alerts`,
+//! `logons` and `host_events`, with the partition columns `day` and `site` added, so that
 //! filters on `day`, `site` and `ts` ranges skip the files of other days and sites unopened.
 //! Queries are read-only: DDL, DML (`COPY`, `INSERT`) and `SET` statements are refused.
 //!
@@ -17,6 +17,8 @@
 //! assert_eq!(r.columns(), ["site", "n"]);
 //! assert_eq!(r.num_rows(), 0);
 //! let r = hunt.query("SELECT user, host, cross_site FROM logons WHERE outcome = 'failure'").unwrap();
+//! assert_eq!(r.num_rows(), 0);
+//! let r = hunt.query("SELECT host, object FROM host_events WHERE kind = 'service-installed'").unwrap();
 //! assert_eq!(r.num_rows(), 0);
 //! let r = hunt.query("SELECT cidr_contains('10.0.0.0/8', '10.1.2.3') AS inside").unwrap();
 //! let mut csv = Vec::new();
@@ -103,11 +105,12 @@ impl std::fmt::Debug for Hunt {
 }
 
 /// The store's tables: name and the schema of its files.
-fn tables() -> [(&'static str, SchemaRef); 3] {
+fn tables() -> [(&'static str, SchemaRef); 4] {
     [
         ("flows", sekisho_store::flows_schema()),
         ("alerts", sekisho_store::alerts_schema()),
         ("logons", sekisho_store::logons_schema()),
+        ("host_events", sekisho_store::host_events_schema()),
     ]
 }
 
@@ -192,8 +195,8 @@ impl Hunt {
         })
     }
 
-    /// Sweeps all history for the indicators: one pass over each of `flows`, `alerts` and
-    /// `logons` for the whole list. Returns one hit per indicator, in list order, including those the
+    /// Sweeps all history for the indicators: one pass over each of `flows`, `alerts`,
+    /// `logons` and `host_events` for the whole list. Returns one hit per indicator, in list order, including those the
     /// store cannot be searched for (see [`IndicatorHit::not_searchable`]).
     pub fn sweep(&self, indicators: &[Indicator]) -> Result<Vec<IndicatorHit>, HuntError> {
         let mut hits = ioc::empty_hits(indicators);
@@ -215,6 +218,11 @@ impl Hunt {
                 ioc::Table::Logons,
                 "SELECT ts, src_ip, host_ip AS dst_ip, CAST(NULL AS SMALLINT) AS dst_port, \
                  CAST(NULL AS VARCHAR) AS proto, site FROM logons",
+            ),
+            (
+                ioc::Table::HostEvents,
+                "SELECT ts, src_ip, dst_ip, dst_port, CAST(NULL AS VARCHAR) AS proto, site \
+                 FROM host_events",
             ),
         ] {
             let mut sweep = ioc::Sweep::new(&matcher);

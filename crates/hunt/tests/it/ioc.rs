@@ -2,7 +2,7 @@
 
 use crate::common::{TempDir, write_store};
 use sekisho_hunt::{Hunt, IndicatorHit, parse_indicators};
-use sekisho_store::{StoreWriter, StoredLogon, logon_key};
+use sekisho_store::{StoreWriter, StoredHostEvent, StoredLogon, host_event_key, logon_key};
 
 fn hit<'a>(hits: &'a [IndicatorHit], text: &str) -> &'a IndicatorHit {
     hits.iter().find(|h| h.indicator.text == text).unwrap()
@@ -172,7 +172,7 @@ fn logon(ts: &str, src_ip: &str, host_ip: &str, site: &str) -> StoredLogon {
 }
 
 #[test]
-fn logons_from_or_to_an_indicator_count_and_widen_first_and_last_seen() {
+fn logons_and_host_events_with_an_indicator_count_and_widen_first_and_last_seen() {
     let dir = TempDir::new("ioc-logons");
     write_store(dir.path());
     let mut w = StoreWriter::open(dir.path()).unwrap();
@@ -183,9 +183,27 @@ fn logons_from_or_to_an_indicator_count_and_widen_first_and_last_seen() {
         logon("2024-05-04T09:30:00Z", "10.99.0.1", "10.10.0.5", "bkk"),
     ])
     .unwrap();
+    // A Sysmon network connection from an HQ host to a C2 address and port.
+    let mut conn = sekisho_event::HostEvent::new(
+        sekisho_event::Timestamp::parse_rfc3339("2024-05-04T10:00:00Z").unwrap(),
+        sekisho_event::HostSource::Evtx,
+        sekisho_event::HostEventKind::NetworkConnection,
+    );
+    conn.source_ip = Some("10.10.0.5".parse().unwrap());
+    conn.dest_ip = Some("198.18.7.66".parse().unwrap());
+    conn.dest_port = Some(4444);
+    w.push_host_events([StoredHostEvent {
+        key: host_event_key(&conn),
+        event: conn,
+        src_site: Some("hq".into()),
+        src_asset: None,
+        host_site: Some("hq".into()),
+        host_asset: None,
+    }])
+    .unwrap();
     w.finish(None).unwrap();
     let hunt = Hunt::open(dir.path()).unwrap();
-    let (indicators, _) = parse_indicators("192.0.2.1\n10.10.0.5\ntcp/3389\n");
+    let (indicators, _) = parse_indicators("192.0.2.1\n10.10.0.5\ntcp/3389\n198.18.0.0/15\n4444\n");
     let hits = hunt.sweep(&indicators).unwrap();
 
     let h = hit(&hits, "192.0.2.1");
@@ -204,14 +222,24 @@ fn logons_from_or_to_an_indicator_count_and_widen_first_and_last_seen() {
     );
 
     let h = hit(&hits, "10.10.0.5");
-    assert_eq!((h.flows, h.alerts, h.logons), (4, 2, 1));
+    assert_eq!((h.flows, h.alerts, h.logons, h.host_events), (4, 2, 1, 1));
     assert_eq!(
         seen(h),
         (
             "2024-05-01T01:00:00+00:00".into(),
-            "2024-05-04T09:30:00+00:00".into()
+            "2024-05-04T10:00:00+00:00".into()
         )
     );
+
+    // The C2 network and port, seen only in the host's own record of the connection.
+    for text in ["198.18.0.0/15", "4444"] {
+        let h = hit(&hits, text);
+        assert_eq!((h.flows, h.logons, h.host_events), (0, 0, 1), "{text}");
+        assert_eq!(
+            h.first_seen.unwrap().to_rfc3339(),
+            "2024-05-04T10:00:00+00:00"
+        );
+    }
 
     // Logons carry no responder port: a port indicator never matches one.
     assert_eq!(hit(&hits, "tcp/3389").logons, 0);
