@@ -310,9 +310,9 @@ impl Batcher {
     }
 }
 
-/// A batch handed out in order of start time (then uid, then position: the order a
-/// stable sort by `(ts, uid)` gives). A flow is ~130 bytes, so only the keys are sorted;
-/// each flow is then moved once, straight out of its place in the batch.
+/// A batch handed out in order of start time, flows that start together in the order the
+/// source gave them (a stable sort by start time). A flow is ~130 bytes, so only the keys
+/// are sorted; each flow is then moved once, straight out of its place in the batch.
 #[derive(Default)]
 struct SortedBatch {
     slots: Vec<Option<Flow>>,

@@ -45,7 +45,7 @@ mod writer;
 
 pub use layout::Table;
 pub use manifest::{Commit, InputProgress, Manifest, Segment};
-pub use read::{BatchView, Scan, Store, StoredFlow};
+pub use read::{BatchView, Scan, Store, StoredFlow, key_id};
 pub use schema::{
     FlowPlace, StoredAlert, StoredHostEvent, StoredLogon, alert_key, alerts_schema, flows_schema,
     host_event_key, host_events_schema, logon_key, logons_schema,

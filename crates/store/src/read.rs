@@ -222,30 +222,47 @@ impl Store {
     }
 
     /// The content keys of every stored alert.
-    pub fn alert_keys(&self) -> Result<HashSet<String>, StoreError> {
-        self.keys(Table::Alerts)
+    pub fn alert_keys(&self) -> Result<HashSet<u128>, StoreError> {
+        self.keys(Table::Alerts, None)
     }
 
     /// The content keys of every stored logon.
-    pub fn logon_keys(&self) -> Result<HashSet<String>, StoreError> {
-        self.keys(Table::Logons)
+    pub fn logon_keys(&self) -> Result<HashSet<u128>, StoreError> {
+        self.keys(Table::Logons, None)
     }
 
-    /// The `key` column of every segment of a table stored by content key (`alerts`,
-    /// `logons`, `host_events`).
-    pub fn keys(&self, table: Table) -> Result<HashSet<String>, StoreError> {
+    /// The `key` column of a table stored by content key (`alerts`, `logons`,
+    /// `host_events`), as [`key_id`]s: of every segment, or of one day's (`YYYY-MM-DD`).
+    pub fn keys(&self, table: Table, day: Option<&str>) -> Result<HashSet<u128>, StoreError> {
         let mut out = HashSet::new();
         let all = Scan::default();
         for seg in self.segments(table, &all) {
+            if day.is_some_and(|d| d != seg.day) {
+                continue;
+            }
             for batch in self.read_segment(seg, &["key"])? {
                 let key = Col::of(&batch, "key")?;
                 for i in 0..batch.num_rows() {
-                    out.insert(key.str(i).unwrap_or_default().to_string());
+                    out.insert(key_id(key.str(i).unwrap_or_default()));
                 }
             }
         }
         Ok(out)
     }
+}
+
+/// A content key (32 hex digits, 128 bits of BLAKE3) as the number it spells, so that a
+/// set of them holds 16 bytes per key; a key that is not hex (a damaged file) is hashed.
+pub fn key_id(key: &str) -> u128 {
+    if key.len() == 32
+        && let Ok(n) = u128::from_str_radix(key, 16)
+    {
+        return n;
+    }
+    let h = blake3::hash(key.as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&h.as_bytes()[..16]);
+    u128::from_be_bytes(b)
 }
 
 /// Columns [`Store::for_each_flow`] reads.

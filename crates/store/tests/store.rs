@@ -5,7 +5,7 @@ use sekisho_event::{
 };
 use sekisho_store::{
     FlowPlace, InputId, ProblemKind, Scan, Store, StoreWriter, StoredAlert, StoredHostEvent,
-    StoredLogon, Table, alert_key, host_event_key, logon_key, verify,
+    StoredLogon, Table, alert_key, host_event_key, key_id, logon_key, verify,
 };
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -404,6 +404,13 @@ fn logons_are_stored_once_by_content_in_the_host_site_partition() {
     .unwrap();
     let second = w.finish(None).unwrap();
     assert_eq!((second.logons_stored, second.logons_skipped), (1, 1));
+    // An org file that now places the host elsewhere does not make it a new record.
+    let mut moved = stored_logon(logon("b/Security.evtx", 9, "alice"), Some("th-bkk"));
+    moved.host_site = Some("jp-osaka".into());
+    let mut w = StoreWriter::open(&dir).unwrap();
+    w.push_logons([moved]).unwrap();
+    let third = w.finish(None).unwrap();
+    assert_eq!((third.logons_stored, third.logons_skipped), (0, 1));
 
     let store = Store::open(&dir).unwrap();
     let all = Scan::default();
@@ -438,6 +445,11 @@ fn logons_are_stored_once_by_content_in_the_host_site_partition() {
         ]
     );
     assert_eq!(store.logon_keys().unwrap().len(), 3);
+    // Keys are held as the 128-bit numbers their hex spells; anything else is hashed.
+    let key = logon_key(&logon("a/Security.evtx", 7, "alice"));
+    assert!(store.logon_keys().unwrap().contains(&key_id(&key)));
+    assert_eq!(key_id("000000000000000000000000000000ff"), 255);
+    assert_ne!(key_id("not a key"), key_id("not a key either"));
     assert!(verify(&dir).unwrap().is_intact());
     std::fs::remove_dir_all(&dir).unwrap();
 }
