@@ -221,16 +221,6 @@ impl Store {
         Ok(out)
     }
 
-    /// The content keys of every stored alert.
-    pub fn alert_keys(&self) -> Result<HashSet<u128>, StoreError> {
-        self.keys(Table::Alerts, None)
-    }
-
-    /// The content keys of every stored logon.
-    pub fn logon_keys(&self) -> Result<HashSet<u128>, StoreError> {
-        self.keys(Table::Logons, None)
-    }
-
     /// The `key` column of a table stored by content key (`alerts`, `logons`,
     /// `host_events`), as [`key_id`]s: of every segment, or of one day's (`YYYY-MM-DD`).
     pub fn keys(&self, table: Table, day: Option<&str>) -> Result<HashSet<u128>, StoreError> {

@@ -444,10 +444,15 @@ fn logons_are_stored_once_by_content_in_the_host_site_partition() {
             ("alice".to_string(), true),
         ]
     );
-    assert_eq!(store.logon_keys().unwrap().len(), 3);
+    assert_eq!(store.keys(Table::Logons, None).unwrap().len(), 3);
     // Keys are held as the 128-bit numbers their hex spells; anything else is hashed.
     let key = logon_key(&logon("a/Security.evtx", 7, "alice"));
-    assert!(store.logon_keys().unwrap().contains(&key_id(&key)));
+    assert!(
+        store
+            .keys(Table::Logons, None)
+            .unwrap()
+            .contains(&key_id(&key))
+    );
     assert_eq!(key_id("000000000000000000000000000000ff"), 255);
     assert_ne!(key_id("not a key"), key_id("not a key either"));
     assert!(verify(&dir).unwrap().is_intact());
