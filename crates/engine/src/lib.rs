@@ -538,6 +538,8 @@ pub fn analyze_paths_with(
     }
 
     // Pass 2: conn streams, one per sensor, merged by time.
+    // Asked once: on Linux the answer is read from cgroup files.
+    let read_ahead = read_ahead_threads();
     let mut sources: Vec<Stream> = streams
         .into_values()
         .map(|mut files| {
@@ -554,11 +556,7 @@ pub fn analyze_paths_with(
         .chain(captures.into_iter().enumerate().map(|(i, (c, handle))| {
             // Reading and decoding a capture is as much work as analysing its flows, so
             // it runs on the cores the pipeline leaves free; the flows are the same.
-            let c = if i < read_ahead_threads() {
-                c.read_ahead()
-            } else {
-                c
-            };
+            let c = if i < read_ahead { c.read_ahead() } else { c };
             Stream::Capture(c, handle)
         }))
         .collect();
