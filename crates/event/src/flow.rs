@@ -16,12 +16,13 @@ pub enum Proto {
 }
 
 impl Proto {
-    /// From Zeek's `proto` field (`tcp`, `udp`, `icmp`, `unknown_transport`).
-    pub fn from_zeek(s: &str) -> Self {
-        match s {
-            "tcp" => Proto::Tcp,
-            "udp" => Proto::Udp,
-            "icmp" => Proto::Icmp,
+    /// From Zeek's `proto` field (`tcp`, `udp`, `icmp`, `unknown_transport`), as text or
+    /// as the raw bytes of a log line.
+    pub fn from_zeek(s: impl AsRef<[u8]>) -> Self {
+        match s.as_ref() {
+            b"tcp" => Proto::Tcp,
+            b"udp" => Proto::Udp,
+            b"icmp" => Proto::Icmp,
             _ => Proto::Other,
         }
     }
@@ -65,21 +66,21 @@ pub enum ConnState {
 
 impl ConnState {
     /// From Zeek's `conn_state` value; unknown strings map to `Unknown`.
-    pub fn from_zeek(s: &str) -> Self {
-        match s {
-            "S0" => Self::S0,
-            "S1" => Self::S1,
-            "SF" => Self::SF,
-            "REJ" => Self::REJ,
-            "S2" => Self::S2,
-            "S3" => Self::S3,
-            "RSTO" => Self::RSTO,
-            "RSTR" => Self::RSTR,
-            "RSTOS0" => Self::RSTOS0,
-            "RSTRH" => Self::RSTRH,
-            "SH" => Self::SH,
-            "SHR" => Self::SHR,
-            "OTH" => Self::OTH,
+    pub fn from_zeek(s: impl AsRef<[u8]>) -> Self {
+        match s.as_ref() {
+            b"S0" => Self::S0,
+            b"S1" => Self::S1,
+            b"SF" => Self::SF,
+            b"REJ" => Self::REJ,
+            b"S2" => Self::S2,
+            b"S3" => Self::S3,
+            b"RSTO" => Self::RSTO,
+            b"RSTR" => Self::RSTR,
+            b"RSTOS0" => Self::RSTOS0,
+            b"RSTRH" => Self::RSTRH,
+            b"SH" => Self::SH,
+            b"SHR" => Self::SHR,
+            b"OTH" => Self::OTH,
             _ => Self::Unknown,
         }
     }
@@ -109,11 +110,17 @@ impl Uid {
 
     /// `None` when `s` is longer than [`Uid::MAX_LEN`].
     pub fn new(s: &str) -> Option<Self> {
-        if s.len() > Self::MAX_LEN {
+        Self::from_bytes(s.as_bytes())
+    }
+
+    /// The uid in a log line's raw bytes; `None` when longer than [`Uid::MAX_LEN`] or not
+    /// UTF-8.
+    pub fn from_bytes(s: &[u8]) -> Option<Self> {
+        if s.len() > Self::MAX_LEN || !(s.is_ascii() || std::str::from_utf8(s).is_ok()) {
             return None;
         }
         let mut bytes = [0u8; Self::MAX_LEN];
-        bytes[..s.len()].copy_from_slice(s.as_bytes());
+        bytes[..s.len()].copy_from_slice(s);
         Some(Self {
             len: s.len() as u8,
             bytes,

@@ -129,23 +129,23 @@ impl Service {
     /// and the responder port. A named admin protocol wins; then an admin port (Zeek says
     /// `ssl` for RDP over TLS and `http` for WinRM); then the first named protocol we know;
     /// then the port.
-    pub fn from_zeek(service_field: &str, proto: Proto, resp_port: u16) -> Self {
+    pub fn from_zeek(service_field: impl AsRef<[u8]>, proto: Proto, resp_port: u16) -> Self {
         let mut first_known = None;
-        for name in service_field.split(',') {
-            let s = match name.trim() {
-                "rdp" | "rdpeudp" => Service::Rdp,
-                "smb" => Service::Smb,
-                "ssh" => Service::Ssh,
-                "dce_rpc" => Service::DceRpc,
-                "krb" | "krb_tcp" => Service::Kerberos,
-                "ldap" | "ldap_tcp" => Service::Ldap,
-                "dns" => Service::Dns,
-                "http" => Service::Http,
-                "ssl" => Service::Https,
-                "ntp" => Service::Ntp,
-                "smtp" => Service::Smtp,
-                "ftp" | "ftp-data" => Service::Ftp,
-                "vnc" => Service::Vnc,
+        for name in service_field.as_ref().split(|&b| b == b',') {
+            let s = match trim_whitespace(name) {
+                b"rdp" | b"rdpeudp" => Service::Rdp,
+                b"smb" => Service::Smb,
+                b"ssh" => Service::Ssh,
+                b"dce_rpc" => Service::DceRpc,
+                b"krb" | b"krb_tcp" => Service::Kerberos,
+                b"ldap" | b"ldap_tcp" => Service::Ldap,
+                b"dns" => Service::Dns,
+                b"http" => Service::Http,
+                b"ssl" => Service::Https,
+                b"ntp" => Service::Ntp,
+                b"smtp" => Service::Smtp,
+                b"ftp" | b"ftp-data" => Service::Ftp,
+                b"vnc" => Service::Vnc,
                 _ => continue,
             };
             if s.is_admin() {
@@ -159,6 +159,18 @@ impl Service {
         }
         first_known.unwrap_or(by_port)
     }
+}
+
+/// `name` without the ASCII characters `str::trim` removes (it also removes vertical tab,
+/// which `trim_ascii` keeps). Zeek writes analyzer names in ASCII.
+fn trim_whitespace(name: &[u8]) -> &[u8] {
+    let space = |b: &u8| matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ');
+    let start = name.iter().position(|b| !space(b)).unwrap_or(name.len());
+    let end = name
+        .iter()
+        .rposition(|b| !space(b))
+        .map_or(start, |i| i + 1);
+    &name[start..end]
 }
 
 impl fmt::Display for Service {
@@ -183,6 +195,15 @@ mod tests {
         assert_eq!(Service::from_zeek("-", Proto::Udp, 53), Service::Dns);
         assert_eq!(Service::from_zeek("ssl", Proto::Tcp, 443), Service::Https);
         assert_eq!(Service::from_zeek("", Proto::Tcp, 40000), Service::Other);
+        // Names are trimmed as `str::trim` trims ASCII, vertical tab included.
+        assert_eq!(
+            Service::from_zeek(" dns,\x0bssh ", Proto::Udp, 53),
+            Service::Ssh
+        );
+        assert_eq!(
+            Service::from_zeek(&b"dns"[..], Proto::Tcp, 40000),
+            Service::Dns
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! the exact rejection. So this path can only ever agree with the general one (a property
 //! test holds it to that); it decides nothing on its own.
 
+use crate::split::{Separated, is_plain_ascii};
 use crate::value::{Slot, parse_ip, parse_micros, parse_u64};
 use sekisho_event::{ConnState, Flow, Proto, Service, Timestamp, Uid};
 use std::sync::Arc;
@@ -107,57 +108,36 @@ pub(crate) fn parse(
     line: &[u8],
     sensor: &Arc<str>,
 ) -> Option<Flow> {
-    let mut values: [Option<&[u8]>; FIELD_COUNT] = [None; FIELD_COUNT];
-    let columns = layout.columns.as_slice();
-    let mut n = 0;
-    let mut start = 0;
-    for (end, &b) in line.iter().enumerate() {
-        if b == markers.separator {
-            let code = *columns.get(n)?;
-            if code != UNUSED {
-                values[usize::from(code)] = Some(&line[start..end]);
-            }
-            n += 1;
-            start = end + 1;
-        }
-    }
-    let code = *columns.get(n)?;
-    if code != UNUSED {
-        values[usize::from(code)] = Some(&line[start..]);
-    }
-    if n + 1 != columns.len() {
+    // One pass over the whole line instead of a check per text field: an escape or a byte
+    // beyond ASCII anywhere sends the line to the general path, which decides what it means.
+    if !is_plain_ascii(line) {
         return None;
     }
-    // Unset optional fields read as absent; `(empty)` anywhere is left to the general path.
-    for v in &mut values {
-        if let Some(raw) = *v {
-            if raw == markers.unset {
-                *v = None;
-            } else if raw == markers.empty {
+    let mut values: [Option<&[u8]>; FIELD_COUNT] = [None; FIELD_COUNT];
+    let mut columns = layout.columns.iter();
+    for value in Separated::new(line, markers.separator) {
+        let code = *columns.next()?;
+        // Unset optional fields read as absent; `(empty)` is left to the general path.
+        if code != UNUSED && value != markers.unset {
+            if value == markers.empty {
                 return None;
             }
+            values[usize::from(code)] = Some(value);
         }
+    }
+    if columns.next().is_some() {
+        return None;
     }
     let orig_port = port(values[ORIG_P]?)?;
     let resp_port = port(values[RESP_P]?)?;
-    let proto = match values[PROTO]? {
-        b"tcp" => Proto::Tcp,
-        b"udp" => Proto::Udp,
-        b"icmp" => Proto::Icmp,
-        other => Proto::from_zeek(plain_text(other)?),
-    };
-    if values[PROTO]?.is_empty() {
+    let proto = values[PROTO]?;
+    if proto.is_empty() {
         return None;
     }
-    let service = match values[SERVICE] {
-        None => "",
-        Some(raw) => plain_text(raw)?,
-    };
-    let state = match values[CONN_STATE] {
-        None => ConnState::Unknown,
-        Some(raw) => ConnState::from_zeek(plain_text(raw)?),
-    };
-    let uid = plain_text(values[UID]?)?;
+    let proto = Proto::from_zeek(proto);
+    let service = values[SERVICE].unwrap_or_default();
+    let state = values[CONN_STATE].map_or(ConnState::Unknown, ConnState::from_zeek);
+    let uid = values[UID]?;
     if uid.is_empty() {
         return None;
     }
@@ -167,7 +147,7 @@ pub(crate) fn parse(
             None => 0,
             Some(raw) => u64::try_from(parse_micros(raw)?).ok()?,
         },
-        uid: Uid::new(uid)?,
+        uid: Uid::from_bytes(uid)?,
         orig_ip: parse_ip(values[ORIG_H]?)?,
         orig_port,
         resp_ip: parse_ip(values[RESP_H]?)?,
@@ -181,15 +161,6 @@ pub(crate) fn parse(
         state,
         sensor: Arc::clone(sensor),
     })
-}
-
-/// Text without escapes: what the general path would borrow unchanged.
-#[inline]
-fn plain_text(raw: &[u8]) -> Option<&str> {
-    if raw.contains(&b'\\') {
-        return None;
-    }
-    std::str::from_utf8(raw).ok()
 }
 
 #[inline]

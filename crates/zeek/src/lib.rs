@@ -44,6 +44,7 @@ pub mod json;
 mod kind;
 mod record;
 mod source;
+mod split;
 pub mod tsv;
 mod value;
 

@@ -103,7 +103,7 @@ pub(crate) fn build(
     let record = match kind {
         LogKind::Conn => {
             let proto = match f.text(Slot::Proto)? {
-                Some(p) if !p.is_empty() => Proto::from_zeek(&p),
+                Some(p) if !p.is_empty() => Proto::from_zeek(p.as_bytes()),
                 _ => return Err(crate::value::missing(Slot::Proto)),
             };
             let service = f.text(Slot::Service)?;

@@ -8,7 +8,7 @@
 use crate::RecordError;
 use sekisho_event::{RejectReason, Timestamp};
 use std::borrow::Cow;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Longest value prefix quoted in a rejection's detail, in bytes.
 pub(crate) const DETAIL_PREFIX: usize = 40;
@@ -356,7 +356,23 @@ impl<'a> Iterator for SplitSep<'a> {
 
 /// A decimal integer (digits only).
 pub(crate) fn parse_u64(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 20 {
+    match s.len() {
+        ..20 => plain_digits(s),
+        // Only twenty digits can overflow: the last one is added with a check.
+        20 => {
+            let last = digit(s.last())?;
+            plain_digits(&s[..19])?
+                .checked_mul(10)?
+                .checked_add(u64::from(last))
+        }
+        _ => None,
+    }
+}
+
+/// One to nineteen decimal digits, which cannot overflow a `u64`.
+#[inline]
+fn plain_digits(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
         return None;
     }
     let mut n: u64 = 0;
@@ -365,7 +381,7 @@ pub(crate) fn parse_u64(s: &[u8]) -> Option<u64> {
         if d > 9 {
             return None;
         }
-        n = n.checked_mul(10)?.checked_add(u64::from(d))?;
+        n = n * 10 + u64::from(d);
     }
     Some(n)
 }
@@ -380,6 +396,23 @@ const MAX_SECS: i64 = 9_000_000_000_000;
 /// value gives the same microseconds whichever format wrote it; exponent forms fall back to
 /// `f64`.
 pub(crate) fn parse_micros(s: &[u8]) -> Option<i64> {
+    plain_micros(s).or_else(|| any_micros(s))
+}
+
+/// What Zeek writes: up to twelve integer digits, a point, exactly six fraction digits.
+/// One pass, no rounding, no overflow check needed (at most 18 digits).
+#[inline]
+fn plain_micros(s: &[u8]) -> Option<i64> {
+    let point = s.len().checked_sub(7)?;
+    if !(1..=12).contains(&point) || s[point] != b'.' {
+        return None;
+    }
+    let secs = plain_digits(&s[..point])?;
+    let micros = plain_digits(&s[point + 1..])?;
+    i64::try_from(secs * 1_000_000 + micros).ok()
+}
+
+fn any_micros(s: &[u8]) -> Option<i64> {
     let (neg, digits) = match s.first()? {
         b'-' => (true, &s[1..]),
         _ => (false, s),
@@ -440,41 +473,107 @@ pub(crate) fn parse_ip(s: &[u8]) -> Option<IpAddr> {
     if let Some(v4) = parse_ipv4(s) {
         return Some(IpAddr::V4(v4));
     }
+    if let Some(v6) = parse_ipv6_hex(s) {
+        return Some(IpAddr::V6(v6));
+    }
     std::str::from_utf8(s).ok()?.parse().ok()
 }
 
-fn parse_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
-    let mut octets = [0u8; 4];
-    let mut idx = 0;
-    let mut val: u32 = 0;
-    let mut digits = 0;
-    for &c in s {
-        if c == b'.' {
-            if digits == 0 || idx == 3 {
-                return None;
-            }
-            octets[idx] = val as u8;
-            idx += 1;
-            val = 0;
-            digits = 0;
-        } else {
-            let d = c.wrapping_sub(b'0');
-            // Like the standard library: no leading zeros (`010` is ambiguous: octal?).
-            if d > 9 || digits == 3 || (digits == 1 && val == 0) {
-                return None;
-            }
-            val = val * 10 + u32::from(d);
-            if val > 255 {
-                return None;
-            }
-            digits += 1;
-        }
-    }
-    if idx != 3 || digits == 0 {
+/// IPv6 written as hex groups with at most one `::`, the form Zeek writes; `None` for
+/// anything else (an embedded IPv4 tail, a bad address), which the standard library then
+/// judges. It costs a tenth of the standard parser, which tries every form at every group.
+fn parse_ipv6_hex(s: &[u8]) -> Option<Ipv6Addr> {
+    if !(2..=39).contains(&s.len()) {
         return None;
     }
-    octets[3] = val as u8;
-    Some(Ipv4Addr::from(octets))
+    let mut groups = [0u16; 8];
+    let mut count = 0;
+    // Where `::` stands among the groups.
+    let mut gap = None;
+    let mut at = 0;
+    if s.starts_with(b"::") {
+        gap = Some(0);
+        at = 2;
+    }
+    while at < s.len() {
+        let start = at;
+        let mut value: u16 = 0;
+        while at - start < 4 {
+            let Some(d) = s.get(at).and_then(|&c| char::from(c).to_digit(16)) else {
+                break;
+            };
+            value = value << 4 | d as u16;
+            at += 1;
+        }
+        if at == start || count == 8 {
+            return None;
+        }
+        groups[count] = value;
+        count += 1;
+        match s.get(at) {
+            None => break,
+            Some(b':') => at += 1,
+            Some(_) => return None,
+        }
+        if s.get(at) == Some(&b':') {
+            if gap.is_some() {
+                return None;
+            }
+            gap = Some(count);
+            at += 1;
+        } else if at == s.len() {
+            // A single trailing colon.
+            return None;
+        }
+    }
+    match gap {
+        None if count == 8 => Some(Ipv6Addr::from(groups)),
+        // `::` stands for at least one group of zeros.
+        Some(gap) if count < 8 => {
+            let moved = count - gap;
+            groups.copy_within(gap..count, 8 - moved);
+            groups[gap..8 - moved].fill(0);
+            Some(Ipv6Addr::from(groups))
+        }
+        _ => None,
+    }
+}
+
+fn parse_ipv4(s: &[u8]) -> Option<Ipv4Addr> {
+    if !(7..=15).contains(&s.len()) {
+        return None;
+    }
+    let mut octets = [0u8; 4];
+    let mut at = 0;
+    for (i, octet) in octets.iter_mut().enumerate() {
+        if i > 0 {
+            if s.get(at) != Some(&b'.') {
+                return None;
+            }
+            at += 1;
+        }
+        let first = digit(s.get(at))?;
+        let mut value = u32::from(first);
+        at += 1;
+        // At most three digits, and like the standard library no leading zero (`010` is
+        // ambiguous: octal?).
+        for _ in 0..2 {
+            let Some(d) = digit(s.get(at)) else { break };
+            if first == 0 {
+                return None;
+            }
+            value = value * 10 + u32::from(d);
+            at += 1;
+        }
+        *octet = u8::try_from(value).ok()?;
+    }
+    (at == s.len()).then(|| Ipv4Addr::from(octets))
+}
+
+#[inline]
+fn digit(c: Option<&u8>) -> Option<u8> {
+    let d = c?.wrapping_sub(b'0');
+    (d <= 9).then_some(d)
 }
 
 /// A short, terminal-safe quote of a hostile value: at most [`DETAIL_PREFIX`] bytes, escaped.
@@ -552,6 +651,68 @@ mod tests {
             );
         }
         assert_eq!(parse_micros(b"99999999999999999999"), None);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        #[test]
+        fn plain_micros_agree_with_the_general_parser(
+            s in "[0-9]{0,14}[.]?[0-9]{0,8}|[0-9. -]{0,20}"
+        ) {
+            if let Some(fast) = plain_micros(s.as_bytes()) {
+                proptest::prop_assert_eq!(Some(fast), any_micros(s.as_bytes()), "{}", s);
+            }
+        }
+
+        #[test]
+        fn ipv6_parser_agrees_with_std(
+            s in "[0-9a-fA-F:]{0,40}|[0-9a-f]{0,5}(::?[0-9a-f]{0,5}){0,9}:?|[0-9a-f:]{0,20}[.0-9]{0,9}",
+            bits in proptest::prelude::any::<u128>(),
+            zeros in 0usize..8,
+        ) {
+            let parsed = parse_ip(s.as_bytes());
+            proptest::prop_assert_eq!(parsed, s.parse::<IpAddr>().ok(), "{}", s);
+            // Real addresses, compressed the way `Display` writes them, with runs of zeros.
+            let groups: Vec<u16> = (0..8u32)
+                .map(|i| if (i as usize) < zeros { 0 } else { (bits >> (16 * i)) as u16 })
+                .collect();
+            let addr = Ipv6Addr::from(<[u16; 8]>::try_from(groups).unwrap());
+            let text = addr.to_string();
+            proptest::prop_assert_eq!(parse_ip(text.as_bytes()), Some(IpAddr::V6(addr)));
+            if !text.contains('.') {
+                proptest::prop_assert_eq!(parse_ipv6_hex(text.as_bytes()), Some(addr), "{}", text);
+            }
+            let upper = text.to_uppercase();
+            proptest::prop_assert_eq!(parse_ip(upper.as_bytes()), Some(IpAddr::V6(addr)));
+        }
+
+        #[test]
+        fn ipv4_parser_agrees_with_std(
+            s in "[0-9]{1,4}[.][0-9]{1,4}[.][0-9]{1,4}[.][0-9]{1,4}|[0-9.:a-f]{0,16}"
+        ) {
+            proptest::prop_assert_eq!(parse_ip(s.as_bytes()), s.parse::<IpAddr>().ok(), "{}", s);
+        }
+    }
+
+    #[test]
+    fn counts_up_to_u64_max() {
+        assert_eq!(parse_u64(b"0"), Some(0));
+        assert_eq!(
+            parse_u64(b"9999999999999999999"),
+            Some(9_999_999_999_999_999_999)
+        );
+        assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            &b""[..],
+            b"18446744073709551616",
+            b"99999999999999999999",
+            b"123456789012345678901",
+            b"1-",
+            b"+1",
+            b" 1",
+        ] {
+            assert_eq!(parse_u64(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]
