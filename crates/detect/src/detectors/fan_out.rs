@@ -135,18 +135,23 @@ impl Src {
     }
 }
 
-/// The destinations one source tried: open addressing over slots holding a destination
-/// fingerprint (32 bits, never 0) and the first port tried on it.
+/// The destinations one source tried: a fingerprint (32 bits, never 0) and the first port
+/// tried on it per slot. The first destination is held inline, since most sources touch one
+/// destination per window and a heap set for each cost an allocation every other flow;
+/// the others go to open addressing over a heap table.
 #[derive(Debug, Default)]
 struct DstSet {
+    /// The first destination's slot, 0 while there is none.
+    first: u64,
     slots: Box<[u64]>,
+    /// Destinations in `slots`.
     len: u32,
 }
 
 enum Lookup {
     /// Seen before; the first port tried on it.
     Present(u16),
-    /// Not seen; inserting needs this many more slots (0 when there is room).
+    /// Not seen; inserting needs this many more heap slots (0 when there is room).
     Absent(usize),
 }
 
@@ -155,6 +160,12 @@ impl DstSet {
 
     #[inline]
     fn lookup(&self, fp: u32) -> Lookup {
+        if self.first == 0 {
+            return Lookup::Absent(0);
+        }
+        if (self.first >> 32) as u32 == fp {
+            return Lookup::Present((self.first >> 16) as u16);
+        }
         let n = self.slots.len();
         if n > 0 {
             let mask = n - 1;
@@ -180,6 +191,11 @@ impl DstSet {
 
     /// Inserts an absent fingerprint (after [`DstSet::lookup`]), growing as it said.
     fn insert(&mut self, fp: u32, port: u16, grow: usize) {
+        let slot = (u64::from(fp) << 32) | (u64::from(port) << 16);
+        if self.first == 0 {
+            self.first = slot;
+            return;
+        }
         if grow > 0 {
             let old = std::mem::take(&mut self.slots);
             self.slots = vec![0u64; old.len() + grow].into_boxed_slice();
@@ -187,7 +203,7 @@ impl DstSet {
                 self.place(slot);
             }
         }
-        self.place((u64::from(fp) << 32) | (u64::from(port) << 16));
+        self.place(slot);
         self.len += 1;
     }
 
@@ -540,4 +556,44 @@ fn ports_alert(org: &Org, ports: u32, attempts: u32, view: &FlowView<'_>, window
     a.related = vec![dst];
     merge_context(&mut a, view.context);
     a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dst_set_finds_every_destination_with_its_first_port() {
+        let mut set = DstSet::default();
+        let mut heap_slots = 0;
+        for fp in 1..=200u32 {
+            let port = (fp * 7) as u16;
+            let Lookup::Absent(grow) = set.lookup(fp) else {
+                panic!("{fp} present before insertion");
+            };
+            set.insert(fp, port, grow);
+            heap_slots += grow;
+            assert!(matches!(set.lookup(fp), Lookup::Present(p) if p == port));
+        }
+        // The first destination lives inline: 199 in the heap table, at most 3/4 full.
+        assert_eq!(set.len, 199);
+        assert_eq!(set.slots.len(), heap_slots);
+        assert!(set.slots.len() * 3 >= 199 * 4);
+        for fp in 1..=200u32 {
+            match set.lookup(fp) {
+                Lookup::Present(port) => assert_eq!(port, (fp * 7) as u16, "{fp}"),
+                Lookup::Absent(_) => panic!("{fp} lost"),
+            }
+        }
+        assert!(matches!(set.lookup(201), Lookup::Absent(_)));
+        // A single destination needs no heap table at all.
+        let mut one = DstSet::default();
+        let Lookup::Absent(grow) = one.lookup(9) else {
+            panic!()
+        };
+        assert_eq!(grow, 0);
+        one.insert(9, 445, grow);
+        assert!(matches!(one.lookup(9), Lookup::Present(445)));
+        assert!(one.slots.is_empty());
+    }
 }
