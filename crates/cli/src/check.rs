@@ -70,11 +70,11 @@ pub fn summary(org: &Org, path: &str) -> String {
     let _ = writeln!(
         s,
         "\nPolicy: {} rules, cross-site default {}, business hours {}",
-        org.policy.rules.len(),
+        org.policy.rules().len(),
         org.policy.cross_site_default,
         org.policy.business_hours
     );
-    for (i, rule) in org.policy.rules.iter().enumerate() {
+    for (i, rule) in org.policy.rules().iter().enumerate() {
         let when = match &rule.when {
             When::Always => String::new(),
             When::During(w) => format!(" (during {w})"),

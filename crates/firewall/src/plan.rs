@@ -227,7 +227,7 @@ impl<'o> Plan<'o> {
         }
         let rules = org
             .policy
-            .rules
+            .rules()
             .iter()
             .enumerate()
             .map(|(index, rule)| {

@@ -153,7 +153,7 @@ fn the_demo_organisation_passes_the_real_tools() {
             site.id
         );
     }
-    for (i, _) in org.policy.rules.iter().enumerate() {
+    for (i, _) in org.policy.rules().iter().enumerate() {
         let tag = format!("comment \"rule {} ", i + 1);
         assert!(
             nft.contains(&tag) || nft.contains(&format!("# Not exported: rule {} ", i + 1)),

@@ -228,7 +228,7 @@ impl Org {
 
     /// Name of a policy rule by index (as in [`crate::Verdict::rule`]).
     pub fn rule_name(&self, rule: Option<u16>) -> Option<&str> {
-        rule.and_then(|i| self.policy.rules.get(i as usize))
+        rule.and_then(|i| self.policy.rules().get(i as usize))
             .map(|r| r.name.as_str())
     }
 
@@ -617,6 +617,13 @@ fn build(raw: RawFile, loc: &Locator<'_>) -> Result<Org, ModelError> {
     }
 
     let org = raw.org.into_inner();
+    let policy = Policy::new(
+        rules,
+        cross_site_default,
+        business_hours,
+        sites.len(),
+        assets.len(),
+    );
     Ok(Org {
         name: org.name,
         domains: org.domains,
@@ -624,11 +631,7 @@ fn build(raw: RawFile, loc: &Locator<'_>) -> Result<Org, ModelError> {
         sites,
         assets,
         sensors,
-        policy: Policy {
-            rules,
-            cross_site_default,
-            business_hours,
-        },
+        policy,
         detectors: settings,
         hunts,
         v4: V4Ranges::build(&v4),

@@ -1,7 +1,7 @@
 //! The access policy: ordered rules, first match wins, and a default for cross-site flows.
 
-use crate::Location;
 use crate::hours::{LocalTime, WeeklyWindow};
+use crate::{AssetId, Location, SiteId};
 use sekisho_event::{Flow, Proto, Service, Severity};
 use std::fmt;
 
@@ -60,6 +60,30 @@ impl Selector {
     }
 
     /// True when the location satisfies every key of the selector.
+    /// Whether the site part of the selector lets a location on `site` through.
+    fn admits_site(&self, site: Option<SiteId>) -> bool {
+        if self.external {
+            return site.is_none();
+        }
+        match (&self.sites, site) {
+            (None, _) => true,
+            (Some(sites), Some(s)) => sites[s.index()],
+            (Some(_), None) => false,
+        }
+    }
+
+    /// Whether the asset part of the selector lets a location with `asset` through.
+    fn admits_asset(&self, asset: Option<AssetId>) -> bool {
+        if self.external {
+            return true;
+        }
+        match (&self.assets, asset) {
+            (None, _) => true,
+            (Some(assets), Some(a)) => assets[a.index()],
+            (Some(_), None) => false,
+        }
+    }
+
     #[inline]
     pub fn matches(&self, loc: Location) -> bool {
         if self.external {
@@ -154,9 +178,12 @@ pub struct Rule {
 impl Rule {
     #[inline]
     fn matches(&self, flow: &Flow, src: Location, dst: Location, local: Option<LocalTime>) -> bool {
-        if !self.from.matches(src) || !self.to.matches(dst) {
-            return false;
-        }
+        self.from.matches(src) && self.to.matches(dst) && self.matches_flow(flow, local)
+    }
+
+    /// The rule's services and clock, its selectors aside.
+    #[inline]
+    fn matches_flow(&self, flow: &Flow, local: Option<LocalTime>) -> bool {
         if !self.services.is_empty() && !self.services.iter().any(|s| s.matches(flow)) {
             return false;
         }
@@ -181,14 +208,116 @@ pub struct Verdict {
 /// Ordered rules and the cross-site default.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Policy {
-    pub rules: Vec<Rule>,
+    rules: Vec<Rule>,
     /// For cross-site flows that no rule matched.
     pub cross_site_default: Action,
     /// Business hours in each source site's local time (sites may override).
     pub business_hours: WeeklyWindow,
+    /// Which rules admit which sites and assets; `None` when the table would be too big.
+    masks: Option<RuleMasks>,
+}
+
+/// Which rules' selectors admit a location, as bit sets over the rules: one per site (and
+/// one for outside every site) and one per asset (and one for none), for each end. A
+/// selector's verdict is its site part and its asset part, so a rule is worth trying on a
+/// flow only where all four sets hold its bit; the services and the clock are then checked
+/// for those rules alone, in order. Every flow is judged, and most rules are about a few
+/// sites or roles: this spares trying each rule on each flow.
+#[derive(Clone, Debug, PartialEq)]
+struct RuleMasks {
+    /// 64-bit words per set.
+    words: usize,
+    from_sites: Vec<u64>,
+    from_assets: Vec<u64>,
+    to_sites: Vec<u64>,
+    to_assets: Vec<u64>,
+}
+
+impl RuleMasks {
+    /// Largest table built; beyond it rules are tried one by one.
+    const MAX_WORDS: usize = 8 << 20;
+
+    fn build(rules: &[Rule], sites: usize, assets: usize) -> Option<Self> {
+        let words = rules.len().div_ceil(64).max(1);
+        if words * (sites + assets + 2) * 2 > Self::MAX_WORDS {
+            return None;
+        }
+        let sets = |slots: usize, admits: &dyn Fn(&Rule, usize) -> bool| {
+            let mut bits = vec![0u64; slots * words];
+            for slot in 0..slots {
+                for (i, rule) in rules.iter().enumerate() {
+                    if admits(rule, slot) {
+                        bits[slot * words + i / 64] |= 1 << (i % 64);
+                    }
+                }
+            }
+            bits
+        };
+        let site = |slot: usize| slot.checked_sub(1).map(|i| SiteId(i as u16));
+        let asset = |slot: usize| slot.checked_sub(1).map(|i| AssetId(i as u32));
+        Some(Self {
+            words,
+            from_sites: sets(sites + 1, &|r, slot| r.from.admits_site(site(slot))),
+            from_assets: sets(assets + 1, &|r, slot| r.from.admits_asset(asset(slot))),
+            to_sites: sets(sites + 1, &|r, slot| r.to.admits_site(site(slot))),
+            to_assets: sets(assets + 1, &|r, slot| r.to.admits_asset(asset(slot))),
+        })
+    }
+
+    /// The first rule, in order, whose selectors admit both ends and for which `rest` holds.
+    #[inline]
+    fn first(&self, src: Location, dst: Location, rest: impl Fn(usize) -> bool) -> Option<usize> {
+        let w = self.words;
+        fn at(bits: &[u64], slot: usize, w: usize) -> &[u64] {
+            bits.get(slot * w..slot * w + w).unwrap_or_default()
+        }
+        let site_slot = |s: Option<SiteId>| s.map_or(0, |s| s.index() + 1);
+        let asset_slot = |a: Option<AssetId>| a.map_or(0, |a| a.index() + 1);
+        let sets = [
+            at(&self.from_sites, site_slot(src.site), w),
+            at(&self.from_assets, asset_slot(src.asset), w),
+            at(&self.to_sites, site_slot(dst.site), w),
+            at(&self.to_assets, asset_slot(dst.asset), w),
+        ];
+        for word in 0..w {
+            let mut bits = sets.iter().fold(u64::MAX, |acc, set| {
+                acc & set.get(word).copied().unwrap_or(0)
+            });
+            while bits != 0 {
+                let i = word * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if rest(i) {
+                    return Some(i);
+                }
+            }
+        }
+        None
+    }
 }
 
 impl Policy {
+    /// A policy over an organisation of `sites` sites and `assets` assets.
+    pub fn new(
+        rules: Vec<Rule>,
+        cross_site_default: Action,
+        business_hours: WeeklyWindow,
+        sites: usize,
+        assets: usize,
+    ) -> Self {
+        let masks = RuleMasks::build(&rules, sites, assets);
+        Self {
+            rules,
+            cross_site_default,
+            business_hours,
+            masks,
+        }
+    }
+
+    /// The rules, in order (a verdict's `rule` indexes them).
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
     /// First matching rule wins; cross-site flows no rule matches get the default; every
     /// other flow is allowed.
     pub fn evaluate(
@@ -199,13 +328,15 @@ impl Policy {
         cross_site: bool,
         local: Option<LocalTime>,
     ) -> Verdict {
-        for (i, rule) in self.rules.iter().enumerate() {
-            if rule.matches(flow, src, dst, local) {
-                return Verdict {
-                    action: rule.action,
-                    rule: Some(i as u16),
-                };
-            }
+        let found = match &self.masks {
+            Some(masks) => masks.first(src, dst, |i| self.rules[i].matches_flow(flow, local)),
+            None => (0..self.rules.len()).find(|&i| self.rules[i].matches(flow, src, dst, local)),
+        };
+        if let Some(i) = found {
+            return Verdict {
+                action: self.rules[i].action,
+                rule: Some(i as u16),
+            };
         }
         Verdict {
             action: if cross_site {
@@ -215,5 +346,160 @@ impl Policy {
             },
             rule: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sekisho_event::{ConnState, Timestamp, Uid};
+    use std::sync::Arc;
+
+    fn selector(external: bool, sites: Option<&[usize]>, assets: Option<&[usize]>) -> Selector {
+        let mark = |on: &[usize], n: usize| (0..n).map(|i| on.contains(&i)).collect();
+        Selector {
+            external,
+            sites: sites.map(|on| mark(on, SITES)),
+            assets: assets.map(|on| mark(on, 2)),
+        }
+    }
+
+    const SITES: usize = 3;
+
+    fn rule(name: &str, from: Selector, to: Selector, services: Vec<ServiceMatch>) -> Rule {
+        Rule {
+            name: name.to_string(),
+            line: 1,
+            from,
+            to,
+            services,
+            when: When::Always,
+            action: Action::Deny,
+            severity: Severity::High,
+        }
+    }
+
+    fn flow(service: Service, port: u16) -> Flow {
+        Flow {
+            ts: Timestamp::from_micros(0),
+            duration_us: 0,
+            uid: Uid::new("C1").unwrap(),
+            orig_ip: "10.0.0.1".parse().unwrap(),
+            orig_port: 50_000,
+            resp_ip: "10.0.0.2".parse().unwrap(),
+            resp_port: port,
+            proto: Proto::Tcp,
+            service,
+            orig_bytes: 0,
+            resp_bytes: 0,
+            orig_pkts: 0,
+            resp_pkts: 0,
+            state: ConnState::SF,
+            sensor: Arc::from("s"),
+        }
+    }
+
+    #[test]
+    fn rule_masks_give_the_first_match_of_a_full_scan() {
+        let rules = vec![
+            rule(
+                "ext-in",
+                selector(true, None, None),
+                selector(false, Some(&[0]), None),
+                vec![],
+            ),
+            rule(
+                "rdp-to-fs",
+                selector(false, Some(&[1, 2]), None),
+                selector(false, None, Some(&[0])),
+                vec![ServiceMatch::Named(Service::Rdp)],
+            ),
+            rule(
+                "smb",
+                selector(false, Some(&[2]), None),
+                selector(false, Some(&[0, 1]), None),
+                vec![ServiceMatch::Ports {
+                    proto: Proto::Tcp,
+                    low: 445,
+                    high: 445,
+                }],
+            ),
+            rule(
+                "any",
+                selector(false, None, None),
+                selector(true, None, None),
+                vec![],
+            ),
+            rule(
+                "last",
+                selector(false, None, Some(&[1])),
+                selector(false, None, None),
+                vec![],
+            ),
+        ];
+        // Behind 66 rules that never match, the same five need a second word of bits.
+        let filler = rule(
+            "never",
+            selector(true, None, None),
+            selector(true, None, None),
+            vec![ServiceMatch::Ports {
+                proto: Proto::Udp,
+                low: 1,
+                high: 1,
+            }],
+        );
+        let mut long = vec![filler; 66];
+        long.extend(rules.iter().cloned());
+        assert_eq!(first_matches(rules), (0..5).collect());
+        assert_eq!(first_matches(long), (66..71).collect());
+    }
+
+    /// Compares the masked and the plain scan on every placement of both ends, and returns
+    /// the rules that were the first match somewhere.
+    fn first_matches(rules: Vec<Rule>) -> std::collections::BTreeSet<u16> {
+        let window = WeeklyWindow::parse("mon-fri 09:00-18:00").unwrap();
+        let indexed = Policy::new(rules.clone(), Action::Alert, window.clone(), SITES, 2);
+        assert_eq!(
+            indexed.masks.as_ref().map(|m| m.words),
+            Some(rules.len().div_ceil(64))
+        );
+        let scanned = Policy::new(rules, Action::Alert, window, RuleMasks::MAX_WORDS, 2);
+        assert!(scanned.masks.is_none());
+        let sites = [None, Some(SiteId(0)), Some(SiteId(1)), Some(SiteId(2))];
+        let assets = [None, Some(AssetId(0)), Some(AssetId(1))];
+        let mut matched = std::collections::BTreeSet::new();
+        for src_site in sites {
+            for dst_site in sites {
+                for src_asset in assets {
+                    for dst_asset in assets {
+                        for f in [
+                            flow(Service::Rdp, 3389),
+                            flow(Service::Smb, 445),
+                            flow(Service::Other, 9),
+                        ] {
+                            let src = Location {
+                                site: src_site,
+                                asset: src_asset,
+                            };
+                            let dst = Location {
+                                site: dst_site,
+                                asset: dst_asset,
+                            };
+                            let cross = src_site != dst_site;
+                            let expected = indexed
+                                .rules()
+                                .iter()
+                                .position(|r| r.matches(&f, src, dst, None))
+                                .map(|i| i as u16);
+                            let got = indexed.evaluate(&f, src, dst, cross, None);
+                            assert_eq!(got.rule, expected, "{src:?} → {dst:?} {:?}", f.service);
+                            assert_eq!(got, scanned.evaluate(&f, src, dst, cross, None));
+                            matched.extend(expected);
+                        }
+                    }
+                }
+            }
+        }
+        matched
     }
 }

@@ -39,7 +39,7 @@ fn example_from_design_resolves_sites_assets_and_settings() {
         Some("Bangkok office")
     );
     assert_eq!(org.site_by_id("nowhere"), None);
-    assert_eq!(org.policy.rules.len(), 3);
+    assert_eq!(org.policy.rules().len(), 3);
     assert_eq!(org.policy.cross_site_default, Action::Alert);
     assert_eq!(org.detectors.fan_out.min_hosts, 20);
     assert_eq!(

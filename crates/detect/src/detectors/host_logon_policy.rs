@@ -130,7 +130,7 @@ impl HostDetector for LogonPolicy<'_> {
             || {
                 let rule = verdict
                     .rule
-                    .and_then(|i| org.policy.rules.get(usize::from(i)))
+                    .and_then(|i| org.policy.rules().get(usize::from(i)))
                     .map(|r| (r.name.clone(), r.severity));
                 let did = match l.outcome {
                     Outcome::Success => "logged on",

@@ -114,7 +114,7 @@ impl<'o> PolicyHits<'o> {
         };
         let (rule, severity, summary) = match e.verdict.rule.and_then(|i| {
             org.policy
-                .rules
+                .rules()
                 .get(i as usize)
                 .map(|r| (r.name.as_str(), r.severity))
         }) {
