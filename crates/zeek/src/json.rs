@@ -95,6 +95,18 @@ fn parse_object<'a>(line: &'a [u8], fields: &mut Fields<'a>) -> Result<(), Recor
     if !text.trim_start().starts_with('{') {
         return Err(RecordError::new(RejectReason::BadJson, "not a JSON object"));
     }
+    if crate::json_fast::scan(text, fields) {
+        return Ok(());
+    }
+    fields.cells = [None; Slot::COUNT];
+    parse_object_serde(text, fields)
+}
+
+/// [`parse_object`] by serde_json: every layout, every error.
+pub(crate) fn parse_object_serde<'a>(
+    text: &'a str,
+    fields: &mut Fields<'a>,
+) -> Result<(), RecordError> {
     let mut de = serde_json::Deserializer::from_str(text);
     de.deserialize_map(ObjectVisitor {
         fields,

@@ -41,6 +41,7 @@
 
 mod conn_fast;
 pub mod json;
+mod json_fast;
 mod kind;
 mod record;
 mod source;
