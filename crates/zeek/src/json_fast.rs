@@ -71,24 +71,47 @@ fn is_plain(bytes: &[u8]) -> bool {
 /// Whitespace between tokens: after [`is_plain`], only spaces.
 #[inline]
 fn spaces(s: &str) -> &str {
-    s.trim_start_matches(' ')
+    // Byte by byte: `trim_start_matches` decodes characters.
+    let mut s = s;
+    while let Some(rest) = s.strip_prefix(' ') {
+        s = rest;
+    }
+    s
 }
 
 /// A string at the front of `s`: its text without quotes, and what follows it.
 #[inline]
 fn string(s: &str) -> Option<(&str, &str)> {
     let s = s.strip_prefix('"')?;
-    // Short strings: a plain loop beats memchr's setup.
-    let end = s.bytes().position(|b| b == b'"')?;
-    let (inner, after) = s.split_at_checked(end)?;
+    let (inner, after) = s.split_at_checked(find_quote(s.as_bytes(), 0)?)?;
     Some((inner, after.strip_prefix('"')?))
+}
+
+/// The first `"` in `b` at or after `from`, eight bytes at a time: strings are most of a
+/// line, and a byte loop or a call to memchr per string cost several times more.
+#[inline]
+fn find_quote(b: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const QUOTES: u64 = ONES * b'"' as u64;
+    let mut at = from;
+    while let Some(word) = b.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let x = u64::from_le_bytes(*word) ^ QUOTES;
+        // The lowest lane flagged by the short zero-byte test is exact.
+        let lanes = x.wrapping_sub(ONES) & !x & 0x8080_8080_8080_8080;
+        if lanes != 0 {
+            return Some(at + (lanes.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = b.get(at..)?;
+    tail.iter().position(|&c| c == b'"').map(|i| at + i)
 }
 
 /// The length of the value at the front of `b`: a string, number, literal, or an array of
 /// those; `None` for objects, nested arrays and anything malformed.
 fn value_len(b: &[u8]) -> Option<usize> {
     match *b.first()? {
-        b'"' => Some(2 + b[1..].iter().position(|&c| c == b'"')?),
+        b'"' => Some(find_quote(b, 1)? + 1),
         b'[' => {
             let mut at = skip_spaces(b, 1);
             if b.get(at) == Some(&b']') {
@@ -247,6 +270,21 @@ mod tests {
                 })
                 .collect()
         })
+    }
+
+    #[test]
+    fn quotes_are_found_in_words_and_tails() {
+        let text = br#"0123456789abcdef"x"0123456"#;
+        for from in 0..=16 {
+            assert_eq!(find_quote(text, from), Some(16), "{from}");
+        }
+        assert_eq!(find_quote(text, 17), Some(18));
+        assert_eq!(find_quote(text, 19), None);
+        assert_eq!(find_quote(b"\"", 0), Some(0));
+        assert_eq!(find_quote(b"", 0), None);
+        assert_eq!(find_quote(b"ab", 5), None);
+        // A byte 0x23 ('"' + 1) right after a 0x22 is where the short test could err.
+        assert_eq!(find_quote(b"aaaaaaa\"#aaaaaa", 0), Some(7));
     }
 
     #[test]
