@@ -33,6 +33,7 @@ use sekisho_zeek::{LogFile, LogKind, LogReader, Record};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
+use std::collections::binary_heap::PeekMut;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -573,15 +574,20 @@ pub fn analyze_paths_with(
         heads.push(head);
     }
     let mut next_report = PROGRESS_EVERY;
-    while let Some(Reverse((_, i))) = heap.pop() {
-        let Some((flow, handle)) = heads[i].take() else {
+    // The stream on top stays on top while its next flow is still the earliest: its entry
+    // is updated in place (one sift) rather than popped and pushed.
+    while let Some(mut top) = heap.peek_mut() {
+        let Reverse((_, i)) = *top;
+        let Some((flow, handle)) = &heads[i] else {
+            PeekMut::pop(top);
             continue;
         };
-        let enriched = pipeline.push_flow(&flow);
-        observer.on_flow(handle, &flow, &enriched);
+        let enriched = pipeline.push_flow(flow);
+        observer.on_flow(*handle, flow, &enriched);
         let next = sources[i].next_flow(&mut pipeline, &mut stats, &mut prog, observer);
-        if let Some((f, _)) = &next {
-            heap.push(Reverse((f.ts, i)));
+        match &next {
+            Some((f, _)) => *top = Reverse((f.ts, i)),
+            None => drop(PeekMut::pop(top)),
         }
         heads[i] = next;
         if stats.records >= next_report {
