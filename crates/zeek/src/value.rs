@@ -399,20 +399,30 @@ pub(crate) fn parse_micros(s: &[u8]) -> Option<i64> {
     plain_micros(s).or_else(|| any_micros(s))
 }
 
-/// What Zeek writes: up to twelve integer digits, a point, exactly six fraction digits.
-/// One pass, no rounding, no overflow check needed (at most 18 digits).
+/// What Zeek writes: up to twelve integer digits, a point, and six fraction digits (TSV)
+/// or one to six (JSON trims trailing zeros). No rounding, no overflow check needed (at
+/// most 18 digits).
 #[inline]
 fn plain_micros(s: &[u8]) -> Option<i64> {
-    let point = s.len().checked_sub(7)?;
-    if !(1..=12).contains(&point) || s[point] != b'.' {
+    let (point, micros) = if s.len() >= 8 && s[s.len() - 7] == b'.' {
+        // The six fraction digits, read as eight bytes whose first two (a digit or the
+        // point, and the digit or point before) are overwritten with zeros.
+        let last8 = u64::from_le_bytes(*s.last_chunk::<8>()?);
+        (s.len() - 7, eight_digits((last8 & !0xffff) | 0x3030)?)
+    } else {
+        let tail = &s[s.len().saturating_sub(6)..];
+        let point = s.len() - tail.len() + tail.iter().rposition(|&c| c == b'.')?;
+        let frac = &s[point + 1..];
+        (
+            point,
+            plain_digits(frac)? * 10u64.pow(6 - frac.len() as u32),
+        )
+    };
+    if !(1..=12).contains(&point) {
         return None;
     }
-    // The six fraction digits, read as eight bytes whose first two (a digit or the point,
-    // and the digit or point before) are overwritten with zeros.
-    let last8 = u64::from_le_bytes(s[s.len() - 8..].try_into().ok()?);
-    let micros = eight_digits((last8 & !0xffff) | 0x3030)?;
     let secs = if point >= 8 {
-        let low = eight_digits(u64::from_le_bytes(s[point - 8..point].try_into().ok()?))?;
+        let low = eight_digits(u64::from_le_bytes(*s[..point].last_chunk::<8>()?))?;
         let high = if point > 8 {
             plain_digits(&s[..point - 8])?
         } else {
@@ -756,6 +766,21 @@ mod tests {
         );
         assert_eq!(parse_micros(b"0.003255"), Some(3_255));
         assert_eq!(parse_micros(b"12345678.000001"), Some(12_345_678_000_001));
+        // JSON trims trailing zeros.
+        assert_eq!(
+            plain_micros(b"1588205199.82437"),
+            Some(1_588_205_199_824_370)
+        );
+        assert_eq!(plain_micros(b"0.5"), Some(500_000));
+        assert_eq!(plain_micros(b"12.0"), Some(12_000_000));
+        for not_plain in [&b"1.5e3"[..], b".5", b"5.", b"-0.5", b"0.0000005", b"12"] {
+            assert_eq!(
+                plain_micros(not_plain),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(not_plain)
+            );
+        }
     }
 
     #[test]
