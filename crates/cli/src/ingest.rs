@@ -415,10 +415,16 @@ pub fn verify(args: VerifyArgs) -> Result<u8, Failure> {
                 "note: the manifest ends with {n} bytes of an interrupted commit (not evidence; the next ingest removes them)"
             );
         }
-        if report.staged_files > 0 {
+        if report.unplaced > 0 {
+            println!(
+                "note: {} committed segments are still in staging, intact (a run stopped before moving them; the next ingest does)",
+                report.unplaced
+            );
+        }
+        if report.staged_files > report.unplaced {
             println!(
                 "note: {} staged files of an interrupted run (never committed)",
-                report.staged_files
+                report.staged_files - report.unplaced
             );
         }
         for p in &report.problems {

@@ -6,6 +6,15 @@ use std::fmt::Write;
 pub const MANIFEST: &str = "manifest.jsonl";
 /// Segments written but not yet committed.
 pub const STAGING: &str = "_staging";
+/// Name of a segment's file in staging: fixed by its final path, so recovery (and `verify`)
+/// can match them.
+pub(crate) fn staging_name(path: &str) -> String {
+    format!(
+        "{}.parquet.tmp",
+        &blake3::hash(path.as_bytes()).to_hex()[..32]
+    )
+}
+
 /// Partition site of events outside every site.
 pub const EXTERNAL_SITE: &str = "_external";
 

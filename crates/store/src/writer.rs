@@ -126,8 +126,8 @@ impl StoreWriter {
         }
         let mut named = HashSet::new();
         for seg in manifest.segments() {
-            let staged = dir.join(STAGING).join(staging_name(&seg.path));
-            named.insert(staging_name(&seg.path));
+            let staged = dir.join(STAGING).join(layout::staging_name(&seg.path));
+            named.insert(layout::staging_name(&seg.path));
             let dest = dir.join(&seg.path);
             if !dest.exists() && staged.exists() {
                 place(&staged, &dest)?;
@@ -456,7 +456,7 @@ impl StoreWriter {
     ) -> Result<(PathBuf, Segment), StoreError> {
         let day_name = layout::day_name(day);
         let path = layout::segment_path(table, &day_name, site, seq, n);
-        let tmp = self.dir.join(STAGING).join(staging_name(&path));
+        let tmp = self.dir.join(STAGING).join(layout::staging_name(&path));
         let file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
         let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(self.props.clone()))
             .map_err(StoreError::Parquet)?;
@@ -505,14 +505,6 @@ pub fn job_key(inputs: &[InputId]) -> String {
         h.update(b"\n");
     }
     h.finalize().to_hex().to_string()
-}
-
-/// Name of a segment's file in staging: fixed by its final path, so recovery can match them.
-fn staging_name(path: &str) -> String {
-    format!(
-        "{}.parquet.tmp",
-        &blake3::hash(path.as_bytes()).to_hex()[..32]
-    )
 }
 
 /// Moves a staged file to its place and makes the rename durable.

@@ -212,10 +212,28 @@ fn a_committed_segment_left_in_staging_is_put_in_place() {
     let staged = std::fs::read_dir(dir.join("_staging")).unwrap().count();
     assert_eq!(staged, 0);
     let name = format!("{}.parquet.tmp", &blake3_hex(seg.path.as_bytes())[..32]);
-    std::fs::rename(dir.join(&seg.path), dir.join("_staging").join(name)).unwrap();
+    let staged = dir.join("_staging").join(name);
+    std::fs::rename(dir.join(&seg.path), &staged).unwrap();
+    // Committed and intact, only not moved yet: not a problem, but told.
+    let report = verify(&dir).unwrap();
+    assert!(report.is_intact(), "{:?}", report.problems);
+    assert_eq!((report.unplaced, report.staged_files), (1, 1));
+    // Its bytes are still checked where they lie.
+    let good = std::fs::read(&staged).unwrap();
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 1;
+    std::fs::write(&staged, &bad).unwrap();
+    assert_eq!(verify(&dir).unwrap().problems[0].kind, ProblemKind::Changed);
+    std::fs::write(&staged, &good).unwrap();
+    // Gone from both places: missing.
+    std::fs::rename(&staged, dir.join("elsewhere")).unwrap();
     assert_eq!(verify(&dir).unwrap().problems[0].kind, ProblemKind::Missing);
+    std::fs::rename(dir.join("elsewhere"), &staged).unwrap();
     drop(StoreWriter::open(&dir).unwrap());
-    assert!(verify(&dir).unwrap().is_intact());
+    let report = verify(&dir).unwrap();
+    assert!(report.is_intact());
+    assert_eq!((report.unplaced, report.staged_files), (0, 0));
     assert_eq!(stored(&dir).len(), 100);
     std::fs::remove_dir_all(&dir).unwrap();
 }
