@@ -10,6 +10,7 @@
 //! rejection. So this path can only agree with the general one (a property test holds it
 //! to that).
 
+use crate::split::{HIGH, ONES, first_zero_lanes};
 use crate::value::{Cell, Fields, Slot};
 
 /// Files the fields of the flat JSON object `text` in `fields`; `false` when the line is
@@ -51,9 +52,6 @@ fn members<'a>(text: &'a str, fields: &mut Fields<'a>) -> Option<()> {
 /// the next quote, and whitespace between tokens can only be spaces), tested a word at a
 /// time.
 fn is_plain(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    const BACKSLASH: u64 = ONES * b'\\' as u64;
     let (words, tail) = bytes.as_chunks::<8>();
     let mut found = 0;
     for word in words {
@@ -61,9 +59,7 @@ fn is_plain(bytes: &[u8]) -> bool {
         // Some lane below 0x20, and some lane equal to `\`: the classic "has less than"
         // and "has zero" tests, exact about whether any lane qualifies.
         let below_space = word.wrapping_sub(ONES * 0x20) & !word;
-        let x = word ^ BACKSLASH;
-        let backslash = x.wrapping_sub(ONES) & !x;
-        found |= below_space | backslash;
+        found |= below_space | first_zero_lanes(word ^ (ONES * u64::from(b'\\')));
     }
     found & HIGH == 0 && tail.iter().all(|&b| b >= 0x20 && b != b'\\')
 }
@@ -91,13 +87,9 @@ fn string(s: &str) -> Option<(&str, &str)> {
 /// line, and a byte loop or a call to memchr per string cost several times more.
 #[inline]
 fn find_quote(b: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const QUOTES: u64 = ONES * b'"' as u64;
     let mut at = from;
     while let Some(word) = b.get(at..).and_then(<[u8]>::first_chunk::<8>) {
-        let x = u64::from_le_bytes(*word) ^ QUOTES;
-        // The lowest lane flagged by the short zero-byte test is exact.
-        let lanes = x.wrapping_sub(ONES) & !x & 0x8080_8080_8080_8080;
+        let lanes = first_zero_lanes(u64::from_le_bytes(*word) ^ (ONES * u64::from(b'"')));
         if lanes != 0 {
             return Some(at + (lanes.trailing_zeros() / 8) as usize);
         }

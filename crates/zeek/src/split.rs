@@ -9,7 +9,16 @@
 /// Every byte `0x7f`: the low seven bits of each byte of a word.
 const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 /// Every byte `0x01`: multiplied by a byte, that byte in every lane.
-const ONES: u64 = 0x0101_0101_0101_0101;
+pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
+/// The high bit of every lane.
+pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Nonzero exactly when some lane of `word` is zero; the lowest flagged lane is the first
+/// zero lane (the short test: it may also flag lanes above a zero one, never below).
+#[inline]
+pub(crate) fn first_zero_lanes(word: u64) -> u64 {
+    word.wrapping_sub(ONES) & !word & HIGH
+}
 
 /// A word with the high bit set in exactly the lanes where `word` has a zero byte.
 #[inline]
@@ -22,18 +31,13 @@ fn zero_lanes(word: u64) -> u64 {
 /// True when `line` is ASCII without a `\\`: text that needs neither a UTF-8 check nor
 /// unescaping, tested a word at a time.
 pub(crate) fn is_plain_ascii(line: &[u8]) -> bool {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    const BACKSLASH: u64 = ONES * b'\\' as u64;
     let (words, tail) = line.as_chunks::<8>();
     let mut high = 0;
     let mut escapes = 0;
     for word in words {
         let word = u64::from_le_bytes(*word);
         high |= word;
-        // Nonzero in some lane's bit 7 iff a lane is zero, once the word is known to be
-        // ASCII (the short test: its only false positives need a byte above 0x7f).
-        let x = word ^ BACKSLASH;
-        escapes |= x.wrapping_sub(ONES) & !x;
+        escapes |= first_zero_lanes(word ^ (ONES * u64::from(b'\\')));
     }
     (high | escapes) & HIGH == 0 && tail.iter().all(|&b| b.is_ascii() && b != b'\\')
 }
