@@ -59,8 +59,8 @@ impl Selector {
         }
     }
 
-    /// True when the location satisfies every key of the selector.
     /// Whether the site part of the selector lets a location on `site` through.
+    #[inline]
     fn admits_site(&self, site: Option<SiteId>) -> bool {
         if self.external {
             return site.is_none();
@@ -73,6 +73,7 @@ impl Selector {
     }
 
     /// Whether the asset part of the selector lets a location with `asset` through.
+    #[inline]
     fn admits_asset(&self, asset: Option<AssetId>) -> bool {
         if self.external {
             return true;
@@ -84,24 +85,11 @@ impl Selector {
         }
     }
 
+    /// True when the location satisfies every key of the selector: its site part and its
+    /// asset part, which the policy's bit sets (`RuleMasks`) hold separately.
     #[inline]
     pub fn matches(&self, loc: Location) -> bool {
-        if self.external {
-            return loc.site.is_none();
-        }
-        if let Some(sites) = &self.sites {
-            match loc.site {
-                Some(s) if sites[s.index()] => {}
-                _ => return false,
-            }
-        }
-        if let Some(assets) = &self.assets {
-            match loc.asset {
-                Some(a) if assets[a.index()] => {}
-                _ => return false,
-            }
-        }
-        true
+        self.admits_site(loc.site) && self.admits_asset(loc.asset)
     }
 }
 
