@@ -12,6 +12,7 @@
 //! fields sekisho reads are decoded, so a record costs one pass of serde_json's scanner and
 //! no map. Pure: no I/O.
 
+use crate::json_fast::{self, KeyOrder};
 use crate::record::{build, guess_kind};
 use crate::value::{Cell, Fields, Slot};
 use crate::{LogKind, Parsed, Record, RecordError};
@@ -48,6 +49,16 @@ pub fn parse_line(
     kind_hint: Option<&LogKind>,
     sensor: &Arc<str>,
 ) -> Result<Option<Record>, RecordError> {
+    parse_line_in_order(line, kind_hint, sensor, &mut KeyOrder::default())
+}
+
+/// [`parse_line`], with the key order of the file's lines before.
+fn parse_line_in_order(
+    line: &[u8],
+    kind_hint: Option<&LogKind>,
+    sensor: &Arc<str>,
+    order: &mut KeyOrder,
+) -> Result<Option<Record>, RecordError> {
     let sniffed = sniff_log_name(line);
     match sniffed {
         Some(name) if LogKind::wanted(name).is_none() => return Ok(None),
@@ -56,7 +67,7 @@ pub fn parse_line(
         _ => {}
     }
     let mut fields = Fields::new(b",");
-    parse_object(line, &mut fields)?;
+    parse_object(line, &mut fields, order)?;
     let named = fields
         .text(Slot::LogPath)?
         .map(|name| LogKind::from_name(&name));
@@ -76,13 +87,17 @@ pub fn line_log_kind(line: &[u8]) -> Option<LogKind> {
         return Some(LogKind::from_name(name));
     }
     let mut fields = Fields::new(b",");
-    parse_object(line, &mut fields).ok()?;
+    parse_object(line, &mut fields, &mut KeyOrder::default()).ok()?;
     let name = fields.text(Slot::LogPath).ok()??;
     Some(LogKind::from_name(&name))
 }
 
 /// Files the fields of the JSON object in `line` under their slots.
-fn parse_object<'a>(line: &'a [u8], fields: &mut Fields<'a>) -> Result<(), RecordError> {
+fn parse_object<'a>(
+    line: &'a [u8],
+    fields: &mut Fields<'a>,
+    order: &mut KeyOrder,
+) -> Result<(), RecordError> {
     // JSON text is UTF-8; Zeek's writer escapes bad bytes as `\\xNN`, so raw invalid
     // bytes are damage. One check of the whole line is also cheaper than serde_json
     // checking every string it meets (`from_str` below trusts it).
@@ -95,7 +110,7 @@ fn parse_object<'a>(line: &'a [u8], fields: &mut Fields<'a>) -> Result<(), Recor
     if !text.trim_start().starts_with('{') {
         return Err(RecordError::new(RejectReason::BadJson, "not a JSON object"));
     }
-    if crate::json_fast::scan(text, fields) {
+    if json_fast::scan(text, fields, order) {
         return Ok(());
     }
     fields.cells = [None; Slot::COUNT];
@@ -225,12 +240,17 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, 'de> {
 pub struct JsonParser {
     kind_hint: Option<LogKind>,
     sensor: Arc<str>,
+    order: KeyOrder,
 }
 
 impl JsonParser {
     /// A parser for one file; `kind_hint` comes from the file name.
     pub fn new(sensor: Arc<str>, kind_hint: Option<LogKind>) -> Self {
-        JsonParser { kind_hint, sensor }
+        JsonParser {
+            kind_hint,
+            sensor,
+            order: KeyOrder::default(),
+        }
     }
 
     /// The log the file name suggests.
@@ -239,9 +259,10 @@ impl JsonParser {
     }
 
     /// Parses one line (without its newline).
-    pub fn line(&self, line: &[u8]) -> Result<Parsed, RecordError> {
+    pub fn line(&mut self, line: &[u8]) -> Result<Parsed, RecordError> {
+        let order = &mut self.order;
         Ok(
-            match parse_line(line, self.kind_hint.as_ref(), &self.sensor)? {
+            match parse_line_in_order(line, self.kind_hint.as_ref(), &self.sensor, order)? {
                 Some(record) => Parsed::Record(record),
                 None => Parsed::Skipped,
             },
