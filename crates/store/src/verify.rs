@@ -45,7 +45,8 @@ pub struct VerifyReport {
     pub chain_head: String,
     /// A last manifest line that never completed (an interrupted commit; not evidence).
     pub torn_tail_bytes: Option<u64>,
-    /// Files in staging (written by an interrupted run, never committed).
+    /// Files in staging: those of an interrupted run that never committed, and the
+    /// committed ones counted in `unplaced` below.
     pub staged_files: u64,
     /// Committed segments found, intact, in staging rather than in their place: a run was
     /// stopped between acknowledging a commit and moving its files. Nothing is lost; the
