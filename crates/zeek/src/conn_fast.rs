@@ -60,8 +60,11 @@ const UNUSED: u8 = u8::MAX;
 /// Where the conn fields sit in a `#fields` line, resolved once per header.
 #[derive(Clone, Debug)]
 pub(crate) struct ConnLayout {
-    /// Per column: the field's index (see [`code_of`]), or [`UNUSED`].
+    /// Per column up to the last one read: the field's index (see [`code_of`]), or
+    /// [`UNUSED`].
     columns: Vec<u8>,
+    /// How many columns follow the last one read.
+    unread_tail: usize,
 }
 
 impl ConnLayout {
@@ -85,11 +88,16 @@ impl ConnLayout {
         }
         // The fields every record must have; the rest default when absent.
         let required = [TS, UID, ORIG_H, ORIG_P, RESP_H, RESP_P, PROTO];
-        if required.iter().all(|&f| seen[f]) {
-            Some(ConnLayout { columns: codes })
-        } else {
-            None
+        if !required.iter().all(|&f| seen[f]) {
+            return None;
         }
+        let read = codes.iter().rposition(|&c| c != UNUSED)? + 1;
+        let unread_tail = codes.len() - read;
+        codes.truncate(read);
+        Some(ConnLayout {
+            columns: codes,
+            unread_tail,
+        })
     }
 }
 
@@ -114,9 +122,9 @@ pub(crate) fn parse(
         return None;
     }
     let mut values: [Option<&[u8]>; FIELD_COUNT] = [None; FIELD_COUNT];
-    let mut columns = layout.columns.iter();
-    for value in Separated::new(line, markers.separator) {
-        let code = *columns.next()?;
+    let mut fields = Separated::new(line, markers.separator);
+    for &code in &layout.columns {
+        let value = fields.next()?;
         // Unset optional fields read as absent; `(empty)` is left to the general path.
         if code != UNUSED && value != markers.unset {
             if value == markers.empty {
@@ -125,7 +133,9 @@ pub(crate) fn parse(
             values[usize::from(code)] = Some(value);
         }
     }
-    if columns.next().is_some() {
+    // The columns after the last one read are only counted; a wrong count is the general
+    // path's to reject.
+    if fields.count_rest() != layout.unread_tail {
         return None;
     }
     let orig_port = port(values[ORIG_P]?)?;

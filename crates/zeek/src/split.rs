@@ -93,6 +93,22 @@ impl<'a> Separated<'a> {
     }
 }
 
+impl Separated<'_> {
+    /// How many fields are left, counted without cutting them: a conn line's last columns
+    /// are ones sekisho does not read, and only their number matters.
+    pub(crate) fn count_rest(mut self) -> usize {
+        if self.done {
+            return 0;
+        }
+        let mut separators = self.pending.count_ones() as usize;
+        while self.word_at + 8 < self.line.len() {
+            self.word_at += 8;
+            separators += self.lanes_at(self.word_at).count_ones() as usize;
+        }
+        separators + 1
+    }
+}
+
 impl<'a> Iterator for Separated<'a> {
     type Item = &'a [u8];
 
@@ -174,6 +190,23 @@ mod tests {
             let ours: Vec<&[u8]> = Separated::new(&line, separator).collect();
             let std: Vec<&[u8]> = line.split(|&b| b == separator).collect();
             prop_assert_eq!(ours, std);
+        }
+
+        #[test]
+        fn the_rest_is_counted_as_the_standard_split_counts_it(
+            line in proptest::collection::vec(
+                prop_oneof![3 => Just(b'\t'), 1 => Just(0x08u8), 1 => Just(0x89u8), 5 => any::<u8>()],
+                0..80,
+            ),
+            separator in prop_oneof![4 => Just(b'\t'), 1 => any::<u8>()],
+            taken in 0..30_usize,
+        ) {
+            let mut fields = Separated::new(&line, separator);
+            for _ in 0..taken {
+                fields.next();
+            }
+            let total = line.split(|&b| b == separator).count();
+            prop_assert_eq!(fields.count_rest(), total.saturating_sub(taken));
         }
     }
 }
