@@ -98,11 +98,17 @@ struct Dedup {
     /// The latest start time seen.
     latest: i64,
     duplicates: u64,
-    /// The last sensor name and its fingerprint: flows of one sensor share one `Arc<str>`,
-    /// so the name is hashed once per run of flows, not per flow (holding the `Arc` keeps
-    /// its address from being reused by another name).
-    last_sensor: Option<(Arc<str>, u64)>,
+    /// Recent sensor names and their fingerprints: flows of one sensor share one
+    /// `Arc<str>`, so a name is hashed once, not per flow (holding the `Arc` keeps its
+    /// address from being reused by another name). Several, because the merge interleaves
+    /// the sensors' flows: with only the last one kept, six sensors missed 60 % of the time.
+    sensors: Vec<(Arc<str>, u64)>,
+    /// The entry of `sensors` replaced next once it is full.
+    sensors_next: usize,
 }
+
+/// Sensor names whose fingerprints [`Dedup`] keeps at hand.
+const RECENT_SENSORS: usize = 16;
 
 #[derive(Debug, Clone, Copy)]
 struct Seen {
@@ -124,19 +130,28 @@ impl Dedup {
                 + i64::from(org.detectors.limits.reorder_slack_minutes) * 60_000_000,
             latest: i64::MIN,
             duplicates: 0,
-            last_sensor: None,
+            sensors: Vec::new(),
+            sensors_next: 0,
         })
     }
 
     fn sensor_key(&mut self, sensor: &Arc<str>) -> u64 {
-        match &self.last_sensor {
-            Some((name, key)) if Arc::ptr_eq(name, sensor) => *key,
-            _ => {
-                let key = Fp::new(0xd1).bytes(sensor.as_bytes()).finish();
-                self.last_sensor = Some((sensor.clone(), key));
-                key
-            }
+        if let Some((_, key)) = self
+            .sensors
+            .iter()
+            .find(|(name, _)| Arc::ptr_eq(name, sensor))
+        {
+            return *key;
         }
+        let key = Fp::new(0xd1).bytes(sensor.as_bytes()).finish();
+        let entry = (sensor.clone(), key);
+        if self.sensors.len() < RECENT_SENSORS {
+            self.sensors.push(entry);
+        } else {
+            self.sensors[self.sensors_next] = entry;
+            self.sensors_next = (self.sensors_next + 1) % RECENT_SENSORS;
+        }
+        key
     }
 
     /// True when another sensor logged this connection already.
@@ -760,6 +775,27 @@ mod tests {
             state: ConnState::SF,
             sensor: sensor.clone(),
         }
+    }
+
+    #[test]
+    fn each_sensor_keeps_its_own_fingerprint_however_the_sensors_interleave() {
+        let org = Org::from_toml("[org]\nname = \"X\"\n", "org.toml").unwrap();
+        let mut d = Dedup::new(&org).expect("enabled by default");
+        let sensors: Vec<Arc<str>> = (0..RECENT_SENSORS + 3)
+            .map(|i| Arc::from(format!("sensor-{i}")))
+            .collect();
+        let own = |s: &Arc<str>| Fp::new(0xd1).bytes(s.as_bytes()).finish();
+        for round in 0..4 {
+            let order: Vec<&Arc<str>> = if round % 2 == 0 {
+                sensors.iter().collect()
+            } else {
+                sensors.iter().rev().step_by(2).chain(sensors.iter().take(5)).collect()
+            };
+            for s in order {
+                assert_eq!(d.sensor_key(s), own(s), "{s}");
+            }
+        }
+        assert!(d.sensors.len() <= RECENT_SENSORS);
     }
 
     #[test]
