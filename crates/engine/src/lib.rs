@@ -789,7 +789,12 @@ mod tests {
             let order: Vec<&Arc<str>> = if round % 2 == 0 {
                 sensors.iter().collect()
             } else {
-                sensors.iter().rev().step_by(2).chain(sensors.iter().take(5)).collect()
+                sensors
+                    .iter()
+                    .rev()
+                    .step_by(2)
+                    .chain(sensors.iter().take(5))
+                    .collect()
             };
             for s in order {
                 assert_eq!(d.sensor_key(s), own(s), "{s}");
