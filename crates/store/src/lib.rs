@@ -36,6 +36,7 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+mod dict;
 pub mod layout;
 pub mod manifest;
 mod read;

@@ -2,6 +2,7 @@
 //!
 //! The schemas are the contract documented in `docs/store.md`; change both together.
 
+use crate::dict::{KeyedDict, TextDict};
 use arrow_array::builder::{
     BooleanBuilder, StringBuilder, StringDictionaryBuilder, TimestampMicrosecondBuilder,
     UInt8Builder, UInt16Builder, UInt32Builder, UInt64Builder,
@@ -9,7 +10,10 @@ use arrow_array::builder::{
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use sekisho_event::{Alert, Fields, Flow, HostEvent, Logon, LogonAction};
+use sekisho_event::{
+    Alert, ConnState, Fields, Flow, HostEvent, Logon, LogonAction, Proto, Service,
+};
+use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
 fn dict() -> DataType {
@@ -188,27 +192,25 @@ pub(crate) struct FlowColumns {
     ts: TimestampMicrosecondBuilder,
     duration_us: UInt64Builder,
     uid: StringBuilder,
-    sensor: Dict,
-    src_ip: Dict,
+    sensor: TextDict,
+    src_ip: KeyedDict<IpAddr>,
     src_port: UInt16Builder,
-    dst_ip: Dict,
+    dst_ip: KeyedDict<IpAddr>,
     dst_port: UInt16Builder,
-    proto: Dict,
-    service: Dict,
+    proto: KeyedDict<Proto>,
+    service: KeyedDict<Service>,
     orig_bytes: UInt64Builder,
     resp_bytes: UInt64Builder,
     orig_pkts: UInt64Builder,
     resp_pkts: UInt64Builder,
-    conn_state: Dict,
-    src_site: Dict,
-    dst_site: Dict,
-    src_asset: Dict,
-    dst_asset: Dict,
-    direction: Dict,
-    policy_action: Dict,
-    policy_rule: Dict,
-    /// Reused for formatting addresses without an allocation per flow.
-    scratch: String,
+    conn_state: KeyedDict<ConnState>,
+    src_site: TextDict,
+    dst_site: TextDict,
+    src_asset: TextDict,
+    dst_asset: TextDict,
+    direction: TextDict,
+    policy_action: TextDict,
+    policy_rule: TextDict,
     pub(crate) rows: usize,
     pub(crate) min_ts: i64,
     pub(crate) max_ts: i64,
@@ -228,26 +230,25 @@ impl FlowColumns {
             ts: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
             duration_us: UInt64Builder::new(),
             uid: StringBuilder::new(),
-            sensor: Dict::new(),
-            src_ip: Dict::new(),
+            sensor: TextDict::new(),
+            src_ip: KeyedDict::new(),
             src_port: UInt16Builder::new(),
-            dst_ip: Dict::new(),
+            dst_ip: KeyedDict::new(),
             dst_port: UInt16Builder::new(),
-            proto: Dict::new(),
-            service: Dict::new(),
+            proto: KeyedDict::new(),
+            service: KeyedDict::new(),
             orig_bytes: UInt64Builder::new(),
             resp_bytes: UInt64Builder::new(),
             orig_pkts: UInt64Builder::new(),
             resp_pkts: UInt64Builder::new(),
-            conn_state: Dict::new(),
-            src_site: Dict::new(),
-            dst_site: Dict::new(),
-            src_asset: Dict::new(),
-            dst_asset: Dict::new(),
-            direction: Dict::new(),
-            policy_action: Dict::new(),
-            policy_rule: Dict::new(),
-            scratch: String::with_capacity(48),
+            conn_state: KeyedDict::new(),
+            src_site: TextDict::new(),
+            dst_site: TextDict::new(),
+            src_asset: TextDict::new(),
+            dst_asset: TextDict::new(),
+            direction: TextDict::new(),
+            policy_action: TextDict::new(),
+            policy_rule: TextDict::new(),
             rows: 0,
             min_ts: i64::MAX,
             max_ts: i64::MIN,
@@ -263,22 +264,28 @@ impl FlowColumns {
         self.ts.append_value(ts);
         self.duration_us.append_value(flow.duration_us);
         self.uid.append_value(flow.uid.as_str());
-        self.sensor.append_value(&*flow.sensor);
-        self.scratch.clear();
-        let _ = write!(self.scratch, "{}", flow.orig_ip);
-        self.src_ip.append_value(&self.scratch);
+        self.sensor.append_value(&flow.sensor);
+        let ip_text = |ip: IpAddr| {
+            move |s: &mut String| {
+                let _ = write!(s, "{ip}");
+            }
+        };
+        self.src_ip.append(flow.orig_ip, ip_text(flow.orig_ip));
         self.src_port.append_value(flow.orig_port);
-        self.scratch.clear();
-        let _ = write!(self.scratch, "{}", flow.resp_ip);
-        self.dst_ip.append_value(&self.scratch);
+        self.dst_ip.append(flow.resp_ip, ip_text(flow.resp_ip));
         self.dst_port.append_value(flow.resp_port);
-        self.proto.append_value(flow.proto.as_str());
-        self.service.append_value(flow.service.as_str());
+        let proto = flow.proto;
+        self.proto.append(proto, |s| s.push_str(proto.as_str()));
+        let service = flow.service;
+        self.service
+            .append(service, |s| s.push_str(service.as_str()));
         self.orig_bytes.append_value(flow.orig_bytes);
         self.resp_bytes.append_value(flow.resp_bytes);
         self.orig_pkts.append_value(flow.orig_pkts);
         self.resp_pkts.append_value(flow.resp_pkts);
-        self.conn_state.append_value(conn_state_name(flow.state));
+        let state = flow.state;
+        self.conn_state
+            .append(state, |s| s.push_str(conn_state_name(state)));
         self.src_site.append_option(place.src_site);
         self.dst_site.append_option(place.dst_site);
         self.src_asset.append_option(place.src_asset);
@@ -293,25 +300,25 @@ impl FlowColumns {
             Arc::new(self.ts.finish()),
             Arc::new(self.duration_us.finish()),
             Arc::new(self.uid.finish()),
-            Arc::new(self.sensor.finish()),
-            Arc::new(self.src_ip.finish()),
+            self.sensor.finish()?,
+            self.src_ip.finish()?,
             Arc::new(self.src_port.finish()),
-            Arc::new(self.dst_ip.finish()),
+            self.dst_ip.finish()?,
             Arc::new(self.dst_port.finish()),
-            Arc::new(self.proto.finish()),
-            Arc::new(self.service.finish()),
+            self.proto.finish()?,
+            self.service.finish()?,
             Arc::new(self.orig_bytes.finish()),
             Arc::new(self.resp_bytes.finish()),
             Arc::new(self.orig_pkts.finish()),
             Arc::new(self.resp_pkts.finish()),
-            Arc::new(self.conn_state.finish()),
-            Arc::new(self.src_site.finish()),
-            Arc::new(self.dst_site.finish()),
-            Arc::new(self.src_asset.finish()),
-            Arc::new(self.dst_asset.finish()),
-            Arc::new(self.direction.finish()),
-            Arc::new(self.policy_action.finish()),
-            Arc::new(self.policy_rule.finish()),
+            self.conn_state.finish()?,
+            self.src_site.finish()?,
+            self.dst_site.finish()?,
+            self.src_asset.finish()?,
+            self.dst_asset.finish()?,
+            self.direction.finish()?,
+            self.policy_action.finish()?,
+            self.policy_rule.finish()?,
         ];
         self.rows = 0;
         self.min_ts = i64::MAX;

@@ -31,6 +31,9 @@ pub const COMMIT_ROWS: usize = 1 << 20;
 /// Open partitions before a commit is forced, so a scatter of days and sites cannot hold
 /// thousands of builders at once.
 pub const MAX_OPEN_PARTITIONS: usize = 512;
+/// A flow partition: day number and site (`None`: outside the organisation).
+type PartitionKey = (i32, Option<String>);
+
 /// Rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
 
@@ -99,7 +102,13 @@ pub struct StoreWriter {
     progress: BTreeMap<String, InputProgress>,
     jobs: HashSet<String>,
     inputs: Vec<InputState>,
-    partitions: HashMap<(i32, Option<String>), FlowColumns>,
+    /// Buffered flows by (day, site) partition, in the order the partitions were opened.
+    partitions: Vec<(PartitionKey, FlowColumns)>,
+    /// Where each open partition is in `partitions`.
+    partition_index: HashMap<PartitionKey, usize>,
+    /// The partition of the last flow pushed: flows come in runs of one day and site, so
+    /// most find theirs without a key built, hashed and compared.
+    last_partition: Option<usize>,
     buffered: usize,
     alerts: Keyed<StoredAlert>,
     logons: Keyed<StoredLogon>,
@@ -157,7 +166,9 @@ impl StoreWriter {
                 .filter_map(|c| c.job.clone())
                 .collect(),
             inputs: Vec::new(),
-            partitions: HashMap::new(),
+            partitions: Vec::new(),
+            partition_index: HashMap::new(),
+            last_partition: None,
             buffered: 0,
             alerts: Keyed::new(Table::Alerts),
             logons: Keyed::new(Table::Logons),
@@ -224,12 +235,27 @@ impl StoreWriter {
         }
         state.dirty = true;
         let day = layout::day_of(flow.ts.as_micros());
-        let key = (day, place.partition_site.map(str::to_string));
-        let cols = match self.partitions.get_mut(&key) {
-            Some(c) => c,
-            None => self.partitions.entry(key).or_insert_with(FlowColumns::new),
+        let site = place.partition_site;
+        let at = match self.last_partition {
+            Some(at) if matches!(&self.partitions[at].0, (d, s) if *d == day && s.as_deref() == site) => {
+                at
+            }
+            _ => {
+                let key = (day, site.map(str::to_string));
+                let at = match self.partition_index.get(&key) {
+                    Some(&at) => at,
+                    None => {
+                        self.partition_index
+                            .insert(key.clone(), self.partitions.len());
+                        self.partitions.push((key, FlowColumns::new()));
+                        self.partitions.len() - 1
+                    }
+                };
+                self.last_partition = Some(at);
+                at
+            }
         };
-        cols.push(flow, place);
+        self.partitions[at].1.push(flow, place);
         self.buffered += 1;
         self.stats.flows_stored += 1;
         if self.buffered >= self.commit_rows || self.partitions.len() > MAX_OPEN_PARTITIONS {
@@ -309,7 +335,9 @@ impl StoreWriter {
     pub fn commit(&mut self, job: Option<String>) -> Result<(), StoreError> {
         let seq = self.next_seq;
         let mut staged: Vec<(PathBuf, Segment)> = Vec::new();
-        let mut partitions: Vec<_> = self.partitions.drain().collect();
+        let mut partitions = std::mem::take(&mut self.partitions);
+        self.partition_index.clear();
+        self.last_partition = None;
         partitions.sort_by(|a, b| a.0.cmp(&b.0));
         for ((day, site), mut cols) in partitions {
             if cols.rows == 0 {

@@ -134,6 +134,34 @@ fn flows_come_back_as_stored_partitioned_by_day_and_site() {
 }
 
 #[test]
+fn flows_of_one_day_from_alternating_sites_each_land_in_their_site() {
+    let dir = temp_store("alternating");
+    let mut w = StoreWriter::open(&dir).unwrap();
+    let input = w.input(InputId::of_bytes(b"alternating"), "alternating");
+    // Runs of one, two and three flows per site, all on one day and then the next.
+    let sites = [Some("hq"), Some("th-bkk"), Some("hq"), None, Some("th-bkk")];
+    let mut expected = Vec::new();
+    for i in 0..300u64 {
+        let (mut f, _) = flow(i);
+        f.ts = Timestamp::from_micros(T0 + (i as i64 / 150) * DAY + i as i64);
+        let site = sites[(i / (1 + i % 3)) as usize % sites.len()];
+        w.push_flow(input, &f, &place(site)).unwrap();
+        expected.push((f.uid, site.unwrap_or("_external").to_string()));
+    }
+    w.complete(input);
+    w.finish(None).unwrap();
+    let mut back = Vec::new();
+    Store::open(&dir)
+        .unwrap()
+        .for_each_flow(&Scan::default(), |f| back.push((f.flow.uid, f.site)))
+        .unwrap();
+    back.sort();
+    expected.sort();
+    assert_eq!(back, expected);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn storing_the_same_input_again_adds_nothing() {
     let dir = temp_store("idempotent");
     ingest(&dir, "a", 0..500, 100);
