@@ -14,8 +14,9 @@ pub enum Record {
     /// A `conn.log` record.
     Flow(Flow),
     /// A record of one of the application logs (rdp, ssh, smb_mapping, smb_files, ntlm,
-    /// kerberos, dce_rpc).
-    App(AppRecord),
+    /// kerberos, dce_rpc). Boxed: they are rare beside conn records, and a `Record` as
+    /// small as a `Flow` moves through the reader without extra copies.
+    App(Box<AppRecord>),
 }
 
 impl Record {
@@ -90,7 +91,7 @@ pub(crate) fn build(
     }
     let c = common(f)?;
     let app = |kind| {
-        Record::App(AppRecord {
+        Record::App(Box::new(AppRecord {
             ts: c.ts,
             uid: c.uid,
             orig_ip: c.orig_ip,
@@ -98,7 +99,7 @@ pub(crate) fn build(
             resp_ip: c.resp_ip,
             resp_port: c.resp_port,
             kind,
-        })
+        }))
     };
     let record = match kind {
         LogKind::Conn => {

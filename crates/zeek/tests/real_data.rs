@@ -158,9 +158,9 @@ fn wrccdc_tsv_folder_parses_app_logs_and_counts_the_others_as_skipped() {
         .filter(|r| r.log_name() == "smb_files")
         .collect();
     assert!(
-        matches!(smb_files[0], Record::App(AppRecord { kind: AppKind::SmbFiles {
-        action: Some(a), path: None, name: Some(n), size: Some(0) }, .. })
-        if a == "SMB::FILE_OPEN" && n == r"\svcctl")
+        matches!(smb_files[0], Record::App(app) if matches!(&**app, AppRecord { kind: AppKind::SmbFiles {
+        action: Some(a), path: None, name: Some(n), size: Some(0) }, .. }
+        if a == "SMB::FILE_OPEN" && n == r"\svcctl"))
     );
 }
 

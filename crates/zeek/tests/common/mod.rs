@@ -61,7 +61,7 @@ pub fn apps(records: Vec<Record>) -> Vec<AppRecord> {
     records
         .into_iter()
         .filter_map(|r| match r {
-            Record::App(a) => Some(a),
+            Record::App(a) => Some(*a),
             Record::Flow(_) => None,
         })
         .collect()
