@@ -10,7 +10,7 @@
 //! rejection. So this path can only agree with the general one (a property test holds it
 //! to that).
 
-use crate::split::{HIGH, ONES, first_zero_lanes};
+use crate::split::{HIGH, ONES, first_zero_lanes, non_digit_lanes};
 use crate::value::{Cell, Fields, Slot};
 
 /// Files the fields of the flat JSON object `text` in `fields`; `false` when the line is
@@ -256,14 +256,7 @@ fn number_len(b: &[u8]) -> Option<usize> {
 fn digit_run(b: &[u8], from: usize) -> usize {
     let mut at = from;
     while let Some(word) = b.get(at..).and_then(<[u8]>::first_chunk::<8>) {
-        let word = u64::from_le_bytes(*word);
-        // Zero in exactly the digit lanes: high nibble 3, and still 3 after adding 6 (so
-        // the low nibble is at most 9). A carry out of a lane comes only from a byte of
-        // 0xfa or more, itself a non-digit, and only disturbs the lanes after it.
-        let nibble = ONES * 0xf0;
-        let threes = ONES * 0x30;
-        let not_digit =
-            ((word & nibble) ^ threes) | ((word.wrapping_add(ONES * 6) & nibble) ^ threes);
+        let not_digit = non_digit_lanes(u64::from_le_bytes(*word));
         if not_digit != 0 {
             return at - from + (not_digit.trailing_zeros() / 8) as usize;
         }

@@ -20,6 +20,17 @@ pub(crate) fn first_zero_lanes(word: u64) -> u64 {
     word.wrapping_sub(ONES) & !word & HIGH
 }
 
+/// Zero in exactly the lanes of `word` that hold an ASCII digit: high nibble 3, and still 3
+/// after adding 6 (so the low nibble is at most 9). A carry out of a lane comes only from a
+/// byte of 0xfa or more, itself a non-digit, and only disturbs the lanes after it, so the
+/// lowest nonzero lane is always the first non-digit.
+#[inline]
+pub(crate) fn non_digit_lanes(word: u64) -> u64 {
+    let nibble = ONES * 0xf0;
+    let threes = ONES * 0x30;
+    ((word & nibble) ^ threes) | ((word.wrapping_add(ONES * 6) & nibble) ^ threes)
+}
+
 /// A word with the high bit set in exactly the lanes where `word` has a zero byte.
 #[inline]
 fn zero_lanes(word: u64) -> u64 {

@@ -439,11 +439,7 @@ fn plain_micros(s: &[u8]) -> Option<i64> {
 /// eight are digits. Three multiplications instead of eight steps (Lemire's method).
 #[inline]
 fn eight_digits(word: u64) -> Option<u64> {
-    const HIGH_NIBBLES: u64 = 0xf0f0_f0f0_f0f0_f0f0;
-    // A digit has high nibble 3, and so does the digit plus 6 (0x30..=0x39 → 0x36..=0x3f).
-    let digits =
-        (word & HIGH_NIBBLES) | ((word.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES) >> 4);
-    if digits != 0x3333_3333_3333_3333 {
+    if crate::split::non_digit_lanes(word) != 0 {
         return None;
     }
     let pairs = ((word & 0x0f0f_0f0f_0f0f_0f0f).wrapping_mul(2561)) >> 8;
