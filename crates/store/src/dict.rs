@@ -74,7 +74,10 @@ impl<K: Copy + Hash + Eq> KeyedDict<K> {
 /// the row before.
 pub(crate) struct TextDict {
     index: Index<Box<str>>,
-    last: Option<(Box<str>, i32)>,
+    /// The row before's text and key: a column of one value repeated (a sensor, a site)
+    /// then costs one comparison per row. One buffer, reused, so a change costs no allocation.
+    last_text: String,
+    last_key: Option<i32>,
     values: StringBuilder,
     keys: Int32Builder,
 }
@@ -83,7 +86,8 @@ impl TextDict {
     pub(crate) fn new() -> Self {
         TextDict {
             index: Index::default(),
-            last: None,
+            last_text: String::new(),
+            last_key: None,
             values: StringBuilder::new(),
             keys: Int32Builder::new(),
         }
@@ -91,8 +95,8 @@ impl TextDict {
 
     #[inline]
     pub(crate) fn append_value(&mut self, text: &str) {
-        let at = match &self.last {
-            Some((last, at)) if **last == *text => *at,
+        let at = match self.last_key {
+            Some(at) if self.last_text == text => at,
             _ => {
                 let at = match self.index.get(text) {
                     Some(&at) => at,
@@ -103,7 +107,9 @@ impl TextDict {
                         at
                     }
                 };
-                self.last = Some((text.into(), at));
+                self.last_text.clear();
+                self.last_text.push_str(text);
+                self.last_key = Some(at);
                 at
             }
         };
@@ -121,7 +127,7 @@ impl TextDict {
     /// The column so far, and an empty one to go on with.
     pub(crate) fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
         self.index.clear();
-        self.last = None;
+        self.last_key = None;
         finish(&mut self.keys, &mut self.values)
     }
 }
