@@ -159,7 +159,7 @@ impl Fp {
 }
 
 /// Ceilings of individual tables, below `limits.max_tracked_keys`: sized by what an entry
-/// costs, so that every table of every detector full at once stays near 200 MiB (the
+/// costs, so that every table of every detector full at once stays near 240 MiB (the
 /// figures are in the crate documentation, "Memory"). A table holds
 /// `min(limits.max_tracked_keys, ceiling)` keys.
 pub mod caps {
@@ -187,8 +187,8 @@ pub mod caps {
     pub const FAN_OUT_PORTS: usize = 229_376;
     /// Bulk-transfer groups (asset, peer site, window): up to ~10 KiB each.
     pub const BULK_GROUPS: usize = 1_792;
-    /// Beacon pairs: 33 B a bucket (sampled pairs, capped by `beacon.max_detailed_pairs`,
-    /// add ~2.7 KiB each).
+    /// Beacon pairs (an [`crate::fp_map::FpMap`]): 64 B a pair, a 32-byte slot at most half
+    /// full (sampled pairs, capped by `beacon.max_detailed_pairs`, add ~2.7 KiB each).
     pub const BEACON_PAIRS: usize = 458_752;
     /// Sensors followed by sensor-gap.
     pub const SENSORS: usize = 4_096;

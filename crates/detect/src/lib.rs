@@ -128,10 +128,10 @@
 //! | pivot-chain | 7,168 chains, 114,688 hosts, 28,672 remembered hosts | ~43 MiB |
 //! | fan-out | per window (two kept): 114,688 sources, 524,288 set slots, 114,688 multi-port pairs, 229,376 ports | ~50 MiB |
 //! | bulk-transfer | 1,792 groups | ~18 MiB |
-//! | beacon | 458,752 pairs + 8,192 sample buffers (`beacon.max_detailed_pairs`) | ~40 MiB |
+//! | beacon | 458,752 pairs + 8,192 sample buffers (`beacon.max_detailed_pairs`) | ~56 MiB |
 //! | sensor-gap | 4,096 sensors | < 1 MiB |
 //!
-//! About 220 MiB in all, whatever the number of records.
+//! About 240 MiB in all, whatever the number of records.
 //!
 //! # Speed
 //!
@@ -145,6 +145,7 @@ use sekisho_model::{Enriched, Org};
 pub mod bounded;
 mod common;
 pub mod detectors;
+pub mod fp_map;
 pub mod host;
 
 pub use detectors::{HOST_REGISTRY, REGISTRY};
@@ -257,6 +258,15 @@ pub trait Detector: std::fmt::Debug {
     fn id(&self) -> &'static str;
     /// Looks at one flow.
     fn on_flow(&mut self, view: &FlowView<'_>, out: &mut AlertSink);
+    /// Whether [`Detector::prefetch`] does anything: the pipeline calls it only for those
+    /// that say so.
+    fn prefetches(&self) -> bool {
+        false
+    }
+    /// Starts loading the state `on_flow` will touch for this flow, before the detectors
+    /// ahead of this one run, so that its wait for memory overlaps their work. Changes
+    /// nothing.
+    fn prefetch(&self, _view: &FlowView<'_>) {}
     /// End of input: emit what is still pending (open aggregates, scores, silent sensors).
     fn finish(&mut self, out: &mut AlertSink);
     fn stats(&self) -> DetectorStats;

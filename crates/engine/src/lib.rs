@@ -67,6 +67,8 @@ pub struct Pipeline<'o> {
     org: &'o Org,
     enricher: Enricher<'o>,
     detectors: Vec<Box<dyn Detector + 'o>>,
+    /// The detectors that prefetch their state (by index), asked before any detector runs.
+    prefetchers: Vec<usize>,
     sink: AlertSink,
     contexts: HashMap<Uid, AppContext>,
     contexts_dropped: u64,
@@ -202,10 +204,15 @@ impl Dedup {
 impl<'o> Pipeline<'o> {
     /// Every enabled detector of the registry, for `org`.
     pub fn new(org: &'o Org) -> Self {
+        let detectors = sekisho_detect::build_all(org);
+        let prefetchers = (0..detectors.len())
+            .filter(|&i| detectors[i].prefetches())
+            .collect();
         Self {
             org,
             enricher: Enricher::new(org),
-            detectors: sekisho_detect::build_all(org),
+            detectors,
+            prefetchers,
             sink: AlertSink::new(org.detectors.limits.max_alerts),
             contexts: HashMap::new(),
             contexts_dropped: 0,
@@ -273,6 +280,9 @@ impl<'o> Pipeline<'o> {
             enriched: &enriched,
             context,
         };
+        for &i in &self.prefetchers {
+            self.detectors[i].prefetch(&view);
+        }
         for d in &mut self.detectors {
             d.on_flow(&view, &mut self.sink);
         }

@@ -42,8 +42,9 @@
 //! **ATT&CK.** T1071 (Application Layer Protocol: .001 web, .003 mail, .004 DNS); T1573
 //! (Encrypted Channel) for TLS.
 
-use crate::bounded::{BoundedMap, Fp, cap, caps, ip_key};
+use crate::bounded::{Fp, cap, caps, ip_key};
 use crate::common::{alert_from_evidence, describe, emit_sorted, fmt_duration, push_earliest};
+use crate::fp_map::FpMap;
 use crate::{AlertSink, Detector, DetectorSpec, DetectorStats, FlowView};
 use sekisho_event::{Alert, Evidence, Flow, Service, Severity, Timestamp};
 use sekisho_model::{Direction, Location, Org};
@@ -73,7 +74,7 @@ fn build(org: &Org) -> Option<Box<dyn Detector + '_>> {
             cross_site: s.cross_site,
             min_connections: u64::from(s.min_connections.max(4)),
             min_score: s.min_score,
-            pairs: BoundedMap::new(cap(keys, caps::BEACON_PAIRS)),
+            pairs: FpMap::new(cap(keys, caps::BEACON_PAIRS)),
             sampled: 0,
             max_sampled: cap(keys, s.max_detailed_pairs),
             demoted: 0,
@@ -153,8 +154,9 @@ struct Beacon<'o> {
     cross_site: bool,
     min_connections: u64,
     min_score: f64,
-    /// Every pair, in one table so that a flow costs one lookup.
-    pairs: BoundedMap<u64, Pair>,
+    /// Every pair, in one table so that a flow costs one lookup, whose slot
+    /// [`Detector::prefetch`] loads ahead.
+    pairs: FpMap<Pair>,
     /// Pairs with a sample buffer now, and the most allowed.
     sampled: usize,
     max_sampled: usize,
@@ -162,7 +164,26 @@ struct Beacon<'o> {
     demoted: u64,
 }
 
+/// The pair a flow belongs to.
+#[inline]
+fn pair_key(f: &Flow) -> u64 {
+    Fp::new(0xbe)
+        .u128(ip_key(f.orig_ip))
+        .u128(ip_key(f.resp_ip))
+        .finish()
+}
+
 impl Beacon<'_> {
+    /// Whether this detector follows a flow going this way.
+    #[inline]
+    fn follows(&self, direction: Direction) -> bool {
+        match direction {
+            Direction::Outbound => true,
+            Direction::CrossSite => self.cross_site,
+            _ => false,
+        }
+    }
+
     /// Takes the sample buffers of the least-recently-seen tenth of the sampled pairs (they
     /// start counting again), handing them to `out` to be scored.
     #[cold]
@@ -253,20 +274,26 @@ impl Detector for Beacon<'_> {
         SPEC.id
     }
 
+    fn prefetches(&self) -> bool {
+        true
+    }
+
+    #[inline]
+    fn prefetch(&self, view: &FlowView<'_>) {
+        if self.follows(view.enriched.direction) {
+            self.pairs.prefetch(pair_key(view.flow));
+        }
+    }
+
     #[inline]
     fn on_flow(&mut self, view: &FlowView<'_>, out: &mut AlertSink) {
         let e = view.enriched;
-        match e.direction {
-            Direction::Outbound => {}
-            Direction::CrossSite if self.cross_site => {}
-            _ => return,
+        if !self.follows(e.direction) {
+            return;
         }
         let f = view.flow;
         let ts = f.ts.as_micros();
-        let key = Fp::new(0xbe)
-            .u128(ip_key(f.orig_ip))
-            .u128(ip_key(f.resp_ip))
-            .finish();
+        let key = pair_key(f);
         // A full table hands back its least-recently-seen pairs: scored before they go.
         let mut evicted: Vec<Detail> = Vec::new();
         let (pair, _) = self.pairs.entry_with(
@@ -355,7 +382,7 @@ impl Detector for Beacon<'_> {
 
     fn stats(&self) -> DetectorStats {
         let mut s = DetectorStats::default();
-        s.add(&self.pairs);
+        s.add_table(self.pairs.len(), self.pairs.evicted());
         s.evicted += self.demoted;
         s
     }
