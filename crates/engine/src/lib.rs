@@ -590,10 +590,10 @@ pub fn analyze_paths_with(
         pipeline.single_sensor();
     }
     let mut heap: BinaryHeap<Reverse<(sekisho_event::Timestamp, usize)>> = BinaryHeap::new();
-    let mut heads: Vec<Option<(Flow, u32)>> = Vec::with_capacity(sources.len());
+    let mut heads: Vec<Option<Flow>> = Vec::with_capacity(sources.len());
     for (i, s) in sources.iter_mut().enumerate() {
         let head = s.next_flow(&mut pipeline, &mut stats, &mut prog, observer);
-        if let Some((f, _)) = &head {
+        if let Some(f) = &head {
             heap.push(Reverse((f.ts, i)));
         }
         heads.push(head);
@@ -603,18 +603,20 @@ pub fn analyze_paths_with(
     // is updated in place (one sift) rather than popped and pushed.
     while let Some(mut top) = heap.peek_mut() {
         let Reverse((_, i)) = *top;
-        let Some((flow, handle)) = &heads[i] else {
+        let Some(flow) = &heads[i] else {
             PeekMut::pop(top);
             continue;
         };
         let enriched = pipeline.push_flow(flow);
-        observer.on_flow(*handle, flow, &enriched);
-        let next = sources[i].next_flow(&mut pipeline, &mut stats, &mut prog, observer);
-        match &next {
-            Some((f, _)) => *top = Reverse((f.ts, i)),
+        observer.on_flow(sources[i].handle(), flow, &enriched);
+        // Emptied first, so the next flow can be written straight into the slot (a flow
+        // is 144 bytes; every copy of it shows in the profile).
+        heads[i] = None;
+        heads[i] = sources[i].next_flow(&mut pipeline, &mut stats, &mut prog, observer);
+        match &heads[i] {
+            Some(f) => *top = Reverse((f.ts, i)),
             None => drop(PeekMut::pop(top)),
         }
-        heads[i] = next;
         if stats.records >= next_report {
             next_report = stats.records + PROGRESS_EVERY;
             report(&mut prog, &stats, progress);
@@ -648,19 +650,25 @@ enum Stream {
 }
 
 impl Stream {
-    /// The next flow and the observer handle of the file it came from.
+    /// The next flow.
     fn next_flow(
         &mut self,
         pipeline: &mut Pipeline<'_>,
         stats: &mut RunStats,
         prog: &mut Progress,
         observer: &mut dyn FlowObserver,
-    ) -> Option<(Flow, u32)> {
+    ) -> Option<Flow> {
         match self {
-            Stream::Zeek(s) => s
-                .next_flow(pipeline, stats, prog, observer)
-                .map(|f| (f, s.handle)),
-            Stream::Capture(c, handle) => c.next_flow(stats).map(|f| (f, *handle)),
+            Stream::Zeek(s) => s.next_flow(pipeline, stats, prog, observer),
+            Stream::Capture(c, _) => c.next_flow(stats),
+        }
+    }
+
+    /// The observer handle of the file the last flow came from.
+    fn handle(&self) -> u32 {
+        match self {
+            Stream::Zeek(s) => s.handle,
+            Stream::Capture(_, handle) => *handle,
         }
     }
 }
