@@ -307,13 +307,7 @@ impl<K: std::hash::Hash + Eq, V> BoundedMap<K, V> {
 
     /// The tick at or below which the least-recently-seen tenth (at least one) lies.
     fn oldest_tick_limit(&self) -> Option<u64> {
-        if self.map.is_empty() {
-            return None;
-        }
-        let n = (self.map.len() / 10).max(1);
-        let mut ticks: Vec<u64> = self.map.values().map(|s| s.seen).collect();
-        let (_, nth, _) = ticks.select_nth_unstable(n - 1);
-        Some(*nth)
+        tenth_oldest_tick(self.map.values().map(|s| s.seen).collect())
     }
 
     /// Marks a key as seen, inserting it when new; `true` when it was new.
@@ -355,18 +349,13 @@ impl<K: std::hash::Hash + Eq, V> BoundedMap<K, V> {
     where
         K: Clone,
     {
-        let mut seen: Vec<(u64, &K)> = self
+        let seen: Vec<(u64, &K)> = self
             .map
             .iter()
             .filter(|(_, s)| pred(&s.value))
             .map(|(k, s)| (s.seen, k))
             .collect();
-        if seen.len() > n {
-            seen.select_nth_unstable_by_key(n, |e| e.0);
-            seen.truncate(n);
-        }
-        seen.sort_unstable_by_key(|e| e.0);
-        seen.into_iter().map(|(_, k)| k.clone()).collect()
+        oldest_first(seen, n).into_iter().cloned().collect()
     }
 
     /// Takes out every entry for which `pred` says so, in no particular order: sort before
@@ -411,6 +400,28 @@ impl<K: std::hash::Hash + Eq, V> BoundedMap<K, V> {
     pub fn evicted(&self) -> u64 {
         self.evicted
     }
+}
+
+/// The tick at or below which the least-recently-seen tenth (at least one) of a table's
+/// ticks lies; `None` for an empty table. Ticks are unique, so exactly that many are at or
+/// below it.
+pub(crate) fn tenth_oldest_tick(mut ticks: Vec<u64>) -> Option<u64> {
+    if ticks.is_empty() {
+        return None;
+    }
+    let n = (ticks.len() / 10).max(1);
+    let (_, nth, _) = ticks.select_nth_unstable(n - 1);
+    Some(*nth)
+}
+
+/// The keys of the `n` entries with the lowest ticks, oldest first.
+pub(crate) fn oldest_first<K>(mut seen: Vec<(u64, K)>, n: usize) -> Vec<K> {
+    if seen.len() > n {
+        seen.select_nth_unstable_by_key(n, |e| e.0);
+        seen.truncate(n);
+    }
+    seen.sort_unstable_by_key(|e| e.0);
+    seen.into_iter().map(|(_, k)| k).collect()
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@
 //! can choose fingerprints still cannot aim them at one slot. A property test holds the two
 //! tables to the same answers and the same evictions.
 
-use crate::bounded::SeededState;
+use crate::bounded::{SeededState, oldest_first, tenth_oldest_tick};
 use prefetch_index::prefetch_index;
 use std::hash::{BuildHasher, Hasher};
 
@@ -128,7 +128,7 @@ impl<V> FpMap<V> {
             self.evict_oldest(on_evict);
             self.free_slot(key)
         } else if (self.len + 1) * 2 > self.slots.len() {
-            self.rebuild(self.slots.len() * 2);
+            self.grow();
             self.free_slot(key)
         } else {
             at
@@ -149,8 +149,9 @@ impl<V> FpMap<V> {
         }
     }
 
-    /// Moves every entry into a table of `slots` slots.
-    fn rebuild(&mut self, slots: usize) {
+    /// Moves every entry into a table twice as long.
+    fn grow(&mut self) {
+        let slots = self.slots.len() * 2;
         let old = std::mem::replace(&mut self.slots, (0..slots).map(|_| Slot::free()).collect());
         for slot in old {
             if slot.value.is_some() {
@@ -164,13 +165,10 @@ impl<V> FpMap<V> {
     /// oldest first.
     #[cold]
     pub fn evict_oldest(&mut self, mut on_evict: impl FnMut(u64, V)) {
-        if self.len == 0 {
+        let Some(limit) = tenth_oldest_tick(self.occupied().map(|s| s.seen).collect()) else {
             return;
-        }
-        let n = (self.len / 10).max(1);
-        let mut ticks: Vec<u64> = self.occupied().map(|s| s.seen).collect();
-        let (_, &mut limit, _) = ticks.select_nth_unstable(n - 1);
-        let mut out: Vec<(u64, u64, V)> = Vec::with_capacity(n);
+        };
+        let mut out: Vec<(u64, u64, V)> = Vec::new();
         // One sweep; a removal shifts the entries behind it back, so the slot is looked at
         // again. Entries only ever move back, so none is passed over.
         let mut i = 0;
@@ -219,17 +217,12 @@ impl<V> FpMap<V> {
 
     /// Keys of the `n` least-recently-seen entries for which `pred` holds, oldest first.
     pub fn oldest_keys(&self, n: usize, mut pred: impl FnMut(&V) -> bool) -> Vec<u64> {
-        let mut seen: Vec<(u64, u64)> = self
+        let seen: Vec<(u64, u64)> = self
             .occupied()
             .filter(|s| s.value.as_ref().is_some_and(&mut pred))
             .map(|s| (s.seen, s.key))
             .collect();
-        if seen.len() > n {
-            seen.select_nth_unstable_by_key(n, |e| e.0);
-            seen.truncate(n);
-        }
-        seen.sort_unstable_by_key(|e| e.0);
-        seen.into_iter().map(|(_, k)| k).collect()
+        oldest_first(seen, n)
     }
 
     /// Every entry, in no particular order: sort before emitting.
