@@ -130,8 +130,13 @@ impl Service {
     /// `ssl` for RDP over TLS and `http` for WinRM); then the first named protocol we know;
     /// then the port.
     pub fn from_zeek(service_field: impl AsRef<[u8]>, proto: Proto, resp_port: u16) -> Self {
+        let field = service_field.as_ref();
+        // Most flows name no service (`-`, read as empty): only the port can tell.
+        if field.is_empty() {
+            return Service::from_port(proto, resp_port);
+        }
         let mut first_known = None;
-        for name in service_field.as_ref().split(|&b| b == b',') {
+        for name in field.split(|&b| b == b',') {
             let s = match trim_whitespace(name) {
                 b"rdp" | b"rdpeudp" => Service::Rdp,
                 b"smb" => Service::Smb,
@@ -165,6 +170,10 @@ impl Service {
 /// which `trim_ascii` keeps). Zeek writes analyzer names in ASCII.
 fn trim_whitespace(name: &[u8]) -> &[u8] {
     let space = |b: &u8| matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ');
+    // The usual name has nothing to trim: two tests instead of two scans.
+    if !name.first().is_some_and(space) && !name.last().is_some_and(space) {
+        return name;
+    }
     let start = name.iter().position(|b| !space(b)).unwrap_or(name.len());
     let end = name
         .iter()
@@ -204,6 +213,18 @@ mod tests {
             Service::from_zeek(&b"dns"[..], Proto::Tcp, 40000),
             Service::Dns
         );
+    }
+
+    #[test]
+    fn an_empty_field_is_read_by_port_and_either_end_of_a_name_is_trimmed() {
+        assert_eq!(Service::from_zeek("", Proto::Tcp, 3389), Service::Rdp);
+        assert_eq!(Service::from_zeek("", Proto::Udp, 53), Service::Dns);
+        assert_eq!(Service::from_zeek("", Proto::Icmp, 0), Service::Icmp);
+        assert_eq!(Service::from_zeek("\tssh", Proto::Tcp, 80), Service::Ssh);
+        assert_eq!(Service::from_zeek("ssh\r", Proto::Tcp, 80), Service::Ssh);
+        assert_eq!(Service::from_zeek("dns ", Proto::Tcp, 40000), Service::Dns);
+        assert_eq!(Service::from_zeek(" ", Proto::Tcp, 445), Service::Smb);
+        assert_eq!(Service::from_zeek("d ns", Proto::Tcp, 40000), Service::Other);
     }
 
     #[test]

