@@ -224,7 +224,10 @@ mod tests {
         assert_eq!(Service::from_zeek("ssh\r", Proto::Tcp, 80), Service::Ssh);
         assert_eq!(Service::from_zeek("dns ", Proto::Tcp, 40000), Service::Dns);
         assert_eq!(Service::from_zeek(" ", Proto::Tcp, 445), Service::Smb);
-        assert_eq!(Service::from_zeek("d ns", Proto::Tcp, 40000), Service::Other);
+        assert_eq!(
+            Service::from_zeek("d ns", Proto::Tcp, 40000),
+            Service::Other
+        );
     }
 
     #[test]
