@@ -159,7 +159,7 @@ impl Fp {
 }
 
 /// Ceilings of individual tables, below `limits.max_tracked_keys`: sized by what an entry
-/// costs, so that every table of every detector full at once stays near 240 MiB (the
+/// costs, so that every table of every detector full at once stays near 250 MiB (the
 /// figures are in the crate documentation, "Memory"). A table holds
 /// `min(limits.max_tracked_keys, ceiling)` keys.
 pub mod caps {
@@ -175,7 +175,8 @@ pub mod caps {
     pub const PIVOT_CHAINS: usize = 7_168;
     /// Hosts in open pivot chains: 65 B a bucket.
     pub const PIVOT_NODES: usize = 114_688;
-    /// Hosts whose last onward admin connections are remembered: ~270 B a bucket.
+    /// Hosts whose last onward admin connections are remembered (an
+    /// [`crate::fp_map::FpMap`]): 512 B a host, a 256-byte slot at most half full.
     pub const PIVOT_RECENT: usize = 28_672;
     /// Fan-out sources per window (two windows are kept): 89 B a bucket.
     pub const FAN_OUT_SOURCES: usize = 114_688;

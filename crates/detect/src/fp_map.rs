@@ -97,6 +97,15 @@ impl<V> FpMap<V> {
 
     /// The value of a key, without marking it as seen.
     #[inline]
+    pub fn peek(&self, key: &u64) -> Option<&V> {
+        match self.find(*key) {
+            Ok(i) => self.slots[i].value.as_ref(),
+            Err(_) => None,
+        }
+    }
+
+    /// The value of a key, without marking it as seen.
+    #[inline]
     pub fn peek_mut(&mut self, key: &u64) -> Option<&mut V> {
         match self.find(*key) {
             Ok(i) => self.slots[i].value.as_mut(),

@@ -107,7 +107,8 @@
 //!   flows as evidence. The one exception is `fan-out`, which reports at the attempt that
 //!   crosses its threshold: which attempt that is depends on arrival order (its time,
 //!   evidence and sample; not whether it fires).
-//! * **Bounded memory.** All state lives in [`bounded::BoundedMap`] tables of at most
+//! * **Bounded memory.** All state lives in [`bounded::BoundedMap`] tables (or [`fp_map::FpMap`],
+//!   the same table laid out to be prefetched) of at most
 //!   `min(limits.max_tracked_keys, ceiling)` keys, the ceilings in [`bounded::caps`] sized
 //!   by what an entry costs; per-key state is small and capped (sample buffers, evidence,
 //!   hops). What a bound pushes out is counted in [`DetectorStats`]; tables whose entries
@@ -125,13 +126,13 @@
 //! |---|---|---|
 //! | policy-deny, policy-alert | 7,168 open aggregates each | ~17 MiB each |
 //! | first-seen-crossing, off-hours-crossing | 458,752 fingerprints + 7,168 held alerts each | ~17 MiB each |
-//! | pivot-chain | 7,168 chains, 114,688 hosts, 28,672 remembered hosts | ~43 MiB |
+//! | pivot-chain | 7,168 chains, 114,688 hosts, 28,672 remembered hosts | ~51 MiB |
 //! | fan-out | per window (two kept): 114,688 sources, 524,288 set slots, 114,688 multi-port pairs, 229,376 ports | ~50 MiB |
 //! | bulk-transfer | 1,792 groups | ~18 MiB |
 //! | beacon | 458,752 pairs + 8,192 sample buffers (`beacon.max_detailed_pairs`) | ~56 MiB |
 //! | sensor-gap | 4,096 sensors | < 1 MiB |
 //!
-//! About 240 MiB in all, whatever the number of records.
+//! About 250 MiB in all, whatever the number of records.
 //!
 //! # Speed
 //!

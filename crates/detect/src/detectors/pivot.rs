@@ -39,11 +39,12 @@
 //!
 //! **ATT&CK.** T1021 (Remote Services), tactic TA0008 (Lateral Movement).
 
-use crate::bounded::{BoundedMap, cap, caps, ip_key};
+use crate::bounded::{BoundedMap, Fp, cap, caps, ip_key};
 use crate::common::{
     Watermark, alert_from_evidence, describe, describe_short, emit_sorted, established, finalize,
     minutes,
 };
+use crate::fp_map::FpMap;
 use crate::{AlertSink, Detector, DetectorSpec, DetectorStats, FlowView};
 use sekisho_event::{Alert, AppContext, Evidence, Severity, Uid};
 use sekisho_model::{Action, Direction, Location, Org};
@@ -77,7 +78,7 @@ fn build(org: &Org) -> Option<Box<dyn Detector + '_>> {
             slack: minutes(limits.reorder_slack_minutes),
             nodes: BoundedMap::new(cap(limits.max_tracked_keys, caps::PIVOT_NODES)),
             chains: BoundedMap::new(cap(limits.max_tracked_keys, caps::PIVOT_CHAINS)),
-            recent: BoundedMap::new(cap(limits.max_tracked_keys, caps::PIVOT_RECENT)),
+            recent: FpMap::new(cap(limits.max_tracked_keys, caps::PIVOT_RECENT)),
             clock: Watermark::new(),
         }) as Box<dyn Detector + '_>
     })
@@ -126,6 +127,27 @@ struct Chain {
     data_target: bool,
 }
 
+/// An established admin connection into a site that no rule explicitly allows: the only
+/// flows this detector looks at. A connection an explicit rule allows (replication,
+/// backups, the help desk's jump host) is the organisation's own plumbing: it neither opens
+/// a chain nor extends one.
+#[inline]
+fn followed(view: &FlowView<'_>) -> bool {
+    let (f, e) = (view.flow, view.enriched);
+    f.service.is_admin()
+        && established(f)
+        && e.dst.site.is_some()
+        && !(e.verdict.action == Action::Allow && e.verdict.rule.is_some())
+}
+
+/// A host's key in [`Pivot::recent`]. A 64-bit fingerprint, as in the other prefetched
+/// table (beacon's): two hosts that shared one would share a memory of two connections,
+/// which flooding the bounded table can already take from a host.
+#[inline]
+fn host_fp(host: u128) -> u64 {
+    Fp::new(0x9c).u128(host).finish()
+}
+
 #[derive(Debug, Default)]
 struct Ring {
     items: [Option<Evidence>; RING],
@@ -140,7 +162,9 @@ struct Pivot<'o> {
     slack: i64,
     nodes: BoundedMap<u128, Node>,
     chains: BoundedMap<u128, Box<Chain>>,
-    recent: BoundedMap<u128, Ring>,
+    /// By [`host_fp`]: every internal host's admin connections pass through this table,
+    /// which outgrows the caches, so [`Detector::prefetch`] loads a host's slot ahead.
+    recent: FpMap<Ring>,
     clock: Watermark,
 }
 
@@ -214,7 +238,7 @@ impl Pivot<'_> {
 
     /// Feeds a newly followed host's remembered onward connections to its chain.
     fn replay(&mut self, key: u128, node: Node) {
-        let Some(ring) = self.recent.peek(&key) else {
+        let Some(ring) = self.recent.peek(&host_fp(key)) else {
             return;
         };
         let mut items: Vec<Evidence> = ring.items.iter().flatten().cloned().collect();
@@ -226,7 +250,9 @@ impl Pivot<'_> {
 
     fn remember(&mut self, key: u128, view: &FlowView<'_>) {
         let f = view.flow;
-        let (ring, _) = self.recent.entry(key, Ring::default);
+        let (ring, _) = self
+            .recent
+            .entry_with(host_fp(key), Ring::default, |_, _| {});
         // A later connection to the host just remembered adds nothing a replay would use
         // (a host reached counts once, from its earliest flow).
         let last = (usize::from(ring.next) + RING - 1) % RING;
@@ -420,24 +446,29 @@ impl Detector for Pivot<'_> {
         SPEC.id
     }
 
+    fn prefetches(&self) -> bool {
+        true
+    }
+
+    /// The slot [`Pivot::remember`] will write: the flows it keeps are too many for the
+    /// caches (every internal admin connection), and a miss there was most of its time.
+    #[inline]
+    fn prefetch(&self, view: &FlowView<'_>) {
+        if followed(view) && view.enriched.src.site.is_some() {
+            self.recent.prefetch(host_fp(ip_key(view.flow.orig_ip)));
+        }
+    }
+
     #[inline]
     fn on_flow(&mut self, view: &FlowView<'_>, out: &mut AlertSink) {
         let f = view.flow;
         if self.clock.advance(f.ts.as_micros()) {
             self.sweep(out);
         }
-        if !f.service.is_admin() || !established(f) {
+        if !followed(view) {
             return;
         }
         let e = view.enriched;
-        if e.dst.site.is_none() {
-            return;
-        }
-        // A connection an explicit rule allows (replication, backups, the help desk's jump
-        // host) is the organisation's own plumbing: it neither opens a chain nor extends one.
-        if e.verdict.action == Action::Allow && e.verdict.rule.is_some() {
-            return;
-        }
         if e.src.site.is_some() {
             // An internal host's admin connection to another internal host: maybe a hop.
             let key = ip_key(f.orig_ip);
@@ -464,7 +495,7 @@ impl Detector for Pivot<'_> {
         let mut s = DetectorStats::default();
         s.add(&self.nodes);
         s.add(&self.chains);
-        s.add(&self.recent);
+        s.add_table(self.recent.len(), self.recent.evicted());
         s
     }
 }
