@@ -186,7 +186,14 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<LogFile>) {
 /// [`MAX_LINE_BYTES`] of a line: the rest of a longer line is skipped as it streams by.
 struct LineReader {
     inner: BufReader<Box<dyn Read + Send>>,
+    /// A line that did not lie whole in the read buffer, put together here.
     buf: Vec<u8>,
+    /// The current line lies whole in the read buffer: its length there. Nearly every line
+    /// does, and is then parsed where it was read instead of copied into `buf` first.
+    in_place: Option<usize>,
+    /// Bytes of the read buffer that the current line took, consumed only when the next
+    /// line is asked for, so that [`LineReader::line`] can borrow them until then.
+    unconsumed: usize,
     /// Lines read so far (the current line's 1-based number).
     line_no: u64,
     /// Decompressed bytes consumed and not yet added to the statistics.
@@ -194,7 +201,7 @@ struct LineReader {
 }
 
 enum LineStatus {
-    /// `buf` holds the line (without `\n` or a trailing `\r`).
+    /// [`LineReader::line`] is the line (without `\n` or a trailing `\r`).
     Line,
     /// The line was longer than the limit; `buf` holds its first part, the length is given.
     TooLong(u64),
@@ -203,8 +210,46 @@ enum LineStatus {
 }
 
 impl LineReader {
+    fn new(inner: Box<dyn Read + Send>) -> Self {
+        LineReader {
+            inner: BufReader::with_capacity(READ_BUFFER, inner),
+            buf: Vec::new(),
+            in_place: None,
+            unconsumed: 0,
+            line_no: 0,
+            bytes: 0,
+        }
+    }
+
+    /// The line [`LineReader::next_line`] last read.
+    #[inline]
+    fn line(&self) -> &[u8] {
+        match self.in_place {
+            Some(len) => self.inner.buffer().get(..len).unwrap_or_default(),
+            None => &self.buf,
+        }
+    }
+
     fn next_line(&mut self) -> LineStatus {
+        self.inner.consume(std::mem::take(&mut self.unconsumed));
+        self.in_place = None;
         self.buf.clear();
+        // The common case: the whole line is already in the read buffer.
+        if let Some(i) = memchr::memchr(b'\n', self.inner.buffer())
+            && i <= MAX_LINE_BYTES
+        {
+            let line = &self.inner.buffer()[..i];
+            let len = if line.last() == Some(&b'\r') {
+                i - 1
+            } else {
+                i
+            };
+            self.in_place = Some(len);
+            self.unconsumed = i + 1;
+            self.bytes += i as u64 + 1;
+            self.line_no += 1;
+            return LineStatus::Line;
+        }
         let mut len: u64 = 0;
         let mut any = false;
         loop {
@@ -259,7 +304,7 @@ pub struct LogReader {
     format: Format,
     /// Whether the source is gzip: read errors are then decompression errors.
     gzip: bool,
-    /// `lines.buf` holds a line read by `open` that `next_record` has not handled yet.
+    /// `lines` holds a line read by `open` that `next_record` has not handled yet.
     pending: Option<LineStatus>,
     /// The log of the first JSON record (for [`LogReader::log_kind`]).
     json_kind: Option<LogKind>,
@@ -356,12 +401,7 @@ impl LogReader {
         };
         let mut reader = LogReader {
             display: file.display.clone(),
-            lines: LineReader {
-                inner: BufReader::with_capacity(READ_BUFFER, decoded),
-                buf: Vec::new(),
-                line_no: 0,
-                bytes: 0,
-            },
+            lines: LineReader::new(decoded),
             format,
             gzip,
             pending: None,
@@ -381,16 +421,16 @@ impl LogReader {
             stats.bytes += std::mem::take(&mut self.lines.bytes);
             let is_header = matches!(status, LineStatus::Line)
                 && matches!(self.format, Format::Tsv(_))
-                && self.lines.buf.first() == Some(&b'#');
+                && self.lines.line().first() == Some(&b'#');
             if !is_header {
                 if matches!(status, LineStatus::Line) && matches!(self.format, Format::Json(_)) {
-                    self.json_kind = json::line_log_kind(&self.lines.buf);
+                    self.json_kind = json::line_log_kind(self.lines.line());
                 }
                 self.pending = Some(status);
                 return;
             }
             if let Format::Tsv(p) = &mut self.format
-                && let Err(e) = p.line(&self.lines.buf)
+                && let Err(e) = p.line(self.lines.line())
             {
                 stats.reject_file(&self.display, self.lines.line_no, e.reason, e.detail);
             }
@@ -455,7 +495,7 @@ impl LogReader {
                     continue;
                 }
             }
-            let line = self.lines.buf.as_slice();
+            let line = self.lines.line();
             // Empty lines carry nothing (a doubled newline, a hand-edited file). Lines of
             // only spaces or tabs are not skipped: in TSV they are records of empty fields.
             if line.is_empty() {
@@ -553,4 +593,77 @@ fn short_io(e: &io::Error) -> String {
         s.truncate(end);
     }
     s.escape_debug().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A source that hands out its bytes in the given chunk sizes, so lines straddle reads.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        sizes: Vec<usize>,
+        next: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let size = self.sizes[self.next % self.sizes.len()];
+            self.next += 1;
+            let n = size.min(out.len()).min(self.data.len() - self.at);
+            out[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn lines_are_the_newline_split_whatever_the_reads(
+            lines in prop::collection::vec(
+                (prop::collection::vec(prop_oneof![8 => b'a'..=b'z', 1 => Just(b'\r')], 0..90), any::<bool>()),
+                0..60,
+            ),
+            last_ends in any::<bool>(),
+            sizes in prop::collection::vec(1usize..70, 1..8),
+        ) {
+            let mut data = Vec::new();
+            for (i, (line, crlf)) in lines.iter().enumerate() {
+                data.extend_from_slice(line);
+                if *crlf {
+                    data.push(b'\r');
+                }
+                if i + 1 < lines.len() || last_ends {
+                    data.push(b'\n');
+                }
+            }
+            let expected: Vec<Vec<u8>> = {
+                let mut v: Vec<Vec<u8>> = data
+                    .split(|&b| b == b'\n')
+                    .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+                    .collect();
+                // The split's last piece is the text after the last newline: a line only
+                // when there is some.
+                if data.last().is_none_or(|&b| b == b'\n') {
+                    v.pop();
+                }
+                v
+            };
+            let source = Trickle { data: data.clone(), at: 0, sizes, next: 0 };
+            let mut reader = LineReader::new(Box::new(source));
+            let mut got = Vec::new();
+            loop {
+                match reader.next_line() {
+                    LineStatus::Line => got.push(reader.line().to_vec()),
+                    LineStatus::Eof => break,
+                    LineStatus::TooLong(_) | LineStatus::Error(_) => prop_assert!(false, "no such line"),
+                }
+                prop_assert_eq!(reader.line_no, got.len() as u64);
+            }
+            prop_assert_eq!(got, expected);
+            prop_assert_eq!(reader.bytes, data.len() as u64);
+        }
+    }
 }
