@@ -1,5 +1,6 @@
-//! [`FpMap`]: the bounded table of [`crate::bounded::BoundedMap`], for 64-bit fingerprint
-//! keys, laid out so that a detector can ask for a key's slot to be loaded ahead of use.
+//! [`FpMap`]: the bounded table of [`crate::bounded::BoundedMap`], for small fixed-size
+//! keys (64-bit fingerprints, 128-bit addresses), laid out so that a detector can ask for a
+//! key's slot to be loaded ahead of use.
 //!
 //! A table that holds every outbound pair (beacon) outgrows the caches: on the medium demo
 //! it is full at 458,752 pairs, and each outbound flow's lookup waited for memory (15 % of
@@ -12,38 +13,38 @@
 //! Behaviour is that of `BoundedMap`: at most `cap` keys; when full, the least-recently-seen
 //! tenth goes, handed back oldest first (ticks are unique, so what goes depends only on the
 //! order of input, never on the layout); the seed is random per table, so an attacker who
-//! can choose fingerprints still cannot aim them at one slot. A property test holds the two
+//! can choose keys still cannot aim them at one slot. A property test holds the two
 //! tables to the same answers and the same evictions.
 
 use crate::bounded::{SeededState, oldest_first, tenth_oldest_tick};
 use prefetch_index::prefetch_index;
-use std::hash::{BuildHasher, Hasher};
+use std::hash::{BuildHasher, Hash};
 
 /// One slot. Two share a 64-byte cache line when the value is 16 bytes (the beacon's).
 #[derive(Debug)]
 #[repr(align(32))]
-struct Slot<V> {
-    key: u64,
+struct Slot<K, V> {
+    key: K,
     seen: u64,
     /// `None`: the slot is free.
     value: Option<V>,
 }
 
-impl<V> Slot<V> {
+impl<K: Default, V> Slot<K, V> {
     fn free() -> Self {
         Slot {
-            key: 0,
+            key: K::default(),
             seen: 0,
             value: None,
         }
     }
 }
 
-/// A bounded map from 64-bit fingerprints to `V`; see the module documentation.
+/// A bounded map from small keys to `V`; see the module documentation.
 #[derive(Debug)]
-pub struct FpMap<V> {
+pub struct FpMap<K, V> {
     /// A power of two long, at most half full, so a probe ends within a slot or two.
-    slots: Vec<Slot<V>>,
+    slots: Vec<Slot<K, V>>,
     hasher: SeededState,
     len: usize,
     cap: usize,
@@ -54,7 +55,7 @@ pub struct FpMap<V> {
 /// The table starts this small and doubles: a short input never pays for a full table.
 const FIRST_SLOTS: usize = 64;
 
-impl<V> FpMap<V> {
+impl<K: Copy + Eq + Hash + Default, V> FpMap<K, V> {
     /// A table of at most `cap` keys (at least 1).
     pub fn new(cap: usize) -> Self {
         FpMap {
@@ -68,21 +69,19 @@ impl<V> FpMap<V> {
     }
 
     #[inline]
-    fn home(&self, key: u64) -> usize {
-        let mut h = self.hasher.build_hasher();
-        h.write_u64(key);
-        (h.finish() as usize) & (self.slots.len() - 1)
+    fn home(&self, key: K) -> usize {
+        (self.hasher.hash_one(key) as usize) & (self.slots.len() - 1)
     }
 
     /// Starts loading the slot where `key` would be; nothing else changes.
     #[inline]
-    pub fn prefetch(&self, key: u64) {
+    pub fn prefetch(&self, key: K) {
         prefetch_index(&self.slots, self.home(key));
     }
 
     /// The slot holding `key`, or else the free slot where it would go.
     #[inline]
-    fn find(&self, key: u64) -> Result<usize, usize> {
+    fn find(&self, key: K) -> Result<usize, usize> {
         let mask = self.slots.len() - 1;
         let mut i = self.home(key);
         loop {
@@ -97,7 +96,7 @@ impl<V> FpMap<V> {
 
     /// The value of a key, without marking it as seen.
     #[inline]
-    pub fn peek(&self, key: &u64) -> Option<&V> {
+    pub fn peek(&self, key: &K) -> Option<&V> {
         match self.find(*key) {
             Ok(i) => self.slots[i].value.as_ref(),
             Err(_) => None,
@@ -106,7 +105,7 @@ impl<V> FpMap<V> {
 
     /// The value of a key, without marking it as seen.
     #[inline]
-    pub fn peek_mut(&mut self, key: &u64) -> Option<&mut V> {
+    pub fn peek_mut(&mut self, key: &K) -> Option<&mut V> {
         match self.find(*key) {
             Ok(i) => self.slots[i].value.as_mut(),
             Err(_) => None,
@@ -119,9 +118,9 @@ impl<V> FpMap<V> {
     #[inline]
     pub fn entry_with(
         &mut self,
-        key: u64,
+        key: K,
         make: impl FnOnce() -> V,
-        on_evict: impl FnMut(u64, V),
+        on_evict: impl FnMut(K, V),
     ) -> (&mut V, bool) {
         self.tick += 1;
         let tick = self.tick;
@@ -152,7 +151,7 @@ impl<V> FpMap<V> {
         (slot.value.as_mut().expect("just filled"), true)
     }
 
-    fn free_slot(&self, key: u64) -> usize {
+    fn free_slot(&self, key: K) -> usize {
         match self.find(key) {
             Ok(i) | Err(i) => i,
         }
@@ -173,11 +172,11 @@ impl<V> FpMap<V> {
     /// Evicts the least-recently-seen tenth (at least one), handing each to `on_evict`,
     /// oldest first.
     #[cold]
-    pub fn evict_oldest(&mut self, mut on_evict: impl FnMut(u64, V)) {
+    pub fn evict_oldest(&mut self, mut on_evict: impl FnMut(K, V)) {
         let Some(limit) = tenth_oldest_tick(self.occupied().map(|s| s.seen).collect()) else {
             return;
         };
-        let mut out: Vec<(u64, u64, V)> = Vec::new();
+        let mut out: Vec<(u64, K, V)> = Vec::new();
         // One sweep; a removal shifts the entries behind it back, so the slot is looked at
         // again. Entries only ever move back, so none is passed over.
         let mut i = 0;
@@ -220,13 +219,13 @@ impl<V> FpMap<V> {
         }
     }
 
-    fn occupied(&self) -> impl Iterator<Item = &Slot<V>> {
+    fn occupied(&self) -> impl Iterator<Item = &Slot<K, V>> {
         self.slots.iter().filter(|s| s.value.is_some())
     }
 
     /// Keys of the `n` least-recently-seen entries for which `pred` holds, oldest first.
-    pub fn oldest_keys(&self, n: usize, mut pred: impl FnMut(&V) -> bool) -> Vec<u64> {
-        let seen: Vec<(u64, u64)> = self
+    pub fn oldest_keys(&self, n: usize, mut pred: impl FnMut(&V) -> bool) -> Vec<K> {
+        let seen: Vec<(u64, K)> = self
             .occupied()
             .filter(|s| s.value.as_ref().is_some_and(&mut pred))
             .map(|s| (s.seen, s.key))
@@ -235,7 +234,7 @@ impl<V> FpMap<V> {
     }
 
     /// Every entry, in no particular order: sort before emitting.
-    pub fn iter(&self) -> impl Iterator<Item = (u64, &V)> {
+    pub fn iter(&self) -> impl Iterator<Item = (K, &V)> {
         self.slots
             .iter()
             .filter_map(|s| s.value.as_ref().map(|v| (s.key, v)))
@@ -284,7 +283,7 @@ mod tests {
         /// Every answer, and every eviction in order, is the one `BoundedMap` gives.
         #[test]
         fn behaves_as_the_bounded_map(cap in 1usize..40, ops in prop::collection::vec(op(), 0..400)) {
-            let mut fp: FpMap<u64> = FpMap::new(cap);
+            let mut fp: FpMap<u64, u64> = FpMap::new(cap);
             let mut reference: BoundedMap<u64, u64> = BoundedMap::new(cap);
             for (n, op) in ops.into_iter().enumerate() {
                 let n = n as u64;
@@ -324,8 +323,20 @@ mod tests {
     }
 
     #[test]
+    fn wide_keys_are_told_apart_by_every_bit() {
+        let mut t: FpMap<u128, u32> = FpMap::new(100);
+        let keys: Vec<u128> = (0..64).map(|b| 1u128 << (64 + b)).chain([0, 1]).collect();
+        for (i, &k) in keys.iter().enumerate() {
+            let (_, created) = t.entry_with(k, || i as u32, |_, _| panic!("nothing to evict"));
+            assert!(created, "{k:#x}");
+        }
+        assert_eq!(t.len(), keys.len());
+        assert!(keys.iter().enumerate().all(|(i, k)| t.peek(k) == Some(&(i as u32))));
+    }
+
+    #[test]
     fn grows_past_its_first_slots_and_keeps_every_key() {
-        let mut t: FpMap<u64> = FpMap::new(10_000);
+        let mut t: FpMap<u64, u64> = FpMap::new(10_000);
         for k in 0..5_000u64 {
             t.entry_with(k, || k * 3, |_, _| panic!("nothing to evict"));
         }

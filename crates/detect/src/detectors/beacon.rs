@@ -156,7 +156,7 @@ struct Beacon<'o> {
     min_score: f64,
     /// Every pair, in one table so that a flow costs one lookup, whose slot
     /// [`Detector::prefetch`] loads ahead.
-    pairs: FpMap<Pair>,
+    pairs: FpMap<u64, Pair>,
     /// Pairs with a sample buffer now, and the most allowed.
     sampled: usize,
     max_sampled: usize,

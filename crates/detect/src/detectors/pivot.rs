@@ -39,7 +39,7 @@
 //!
 //! **ATT&CK.** T1021 (Remote Services), tactic TA0008 (Lateral Movement).
 
-use crate::bounded::{BoundedMap, Fp, cap, caps, ip_key};
+use crate::bounded::{BoundedMap, cap, caps, ip_key};
 use crate::common::{
     Watermark, alert_from_evidence, describe, describe_short, emit_sorted, established, finalize,
     minutes,
@@ -140,14 +140,6 @@ fn followed(view: &FlowView<'_>) -> bool {
         && !(e.verdict.action == Action::Allow && e.verdict.rule.is_some())
 }
 
-/// A host's key in [`Pivot::recent`]. A 64-bit fingerprint, as in the other prefetched
-/// table (beacon's): two hosts that shared one would share a memory of two connections,
-/// which flooding the bounded table can already take from a host.
-#[inline]
-fn host_fp(host: u128) -> u64 {
-    Fp::new(0x9c).u128(host).finish()
-}
-
 #[derive(Debug, Default)]
 struct Ring {
     items: [Option<Evidence>; RING],
@@ -162,9 +154,9 @@ struct Pivot<'o> {
     slack: i64,
     nodes: BoundedMap<u128, Node>,
     chains: BoundedMap<u128, Box<Chain>>,
-    /// By [`host_fp`]: every internal host's admin connections pass through this table,
-    /// which outgrows the caches, so [`Detector::prefetch`] loads a host's slot ahead.
-    recent: FpMap<Ring>,
+    /// Every internal host's admin connections pass through this table, which outgrows the
+    /// caches, so [`Detector::prefetch`] loads a host's slot ahead.
+    recent: FpMap<u128, Ring>,
     clock: Watermark,
 }
 
@@ -238,7 +230,7 @@ impl Pivot<'_> {
 
     /// Feeds a newly followed host's remembered onward connections to its chain.
     fn replay(&mut self, key: u128, node: Node) {
-        let Some(ring) = self.recent.peek(&host_fp(key)) else {
+        let Some(ring) = self.recent.peek(&key) else {
             return;
         };
         let mut items: Vec<Evidence> = ring.items.iter().flatten().cloned().collect();
@@ -250,9 +242,7 @@ impl Pivot<'_> {
 
     fn remember(&mut self, key: u128, view: &FlowView<'_>) {
         let f = view.flow;
-        let (ring, _) = self
-            .recent
-            .entry_with(host_fp(key), Ring::default, |_, _| {});
+        let (ring, _) = self.recent.entry_with(key, Ring::default, |_, _| {});
         // A later connection to the host just remembered adds nothing a replay would use
         // (a host reached counts once, from its earliest flow).
         let last = (usize::from(ring.next) + RING - 1) % RING;
@@ -455,7 +445,7 @@ impl Detector for Pivot<'_> {
     #[inline]
     fn prefetch(&self, view: &FlowView<'_>) {
         if followed(view) && view.enriched.src.site.is_some() {
-            self.recent.prefetch(host_fp(ip_key(view.flow.orig_ip)));
+            self.recent.prefetch(ip_key(view.flow.orig_ip));
         }
     }
 
