@@ -331,7 +331,11 @@ mod tests {
             assert!(created, "{k:#x}");
         }
         assert_eq!(t.len(), keys.len());
-        assert!(keys.iter().enumerate().all(|(i, k)| t.peek(k) == Some(&(i as u32))));
+        assert!(
+            keys.iter()
+                .enumerate()
+                .all(|(i, k)| t.peek(k) == Some(&(i as u32)))
+        );
     }
 
     #[test]

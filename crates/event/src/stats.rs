@@ -182,6 +182,15 @@ impl RunStats {
     pub fn parsed(&mut self, log: &str) {
         self.records += 1;
         self.parsed += 1;
+        // Nearly every record is a conn record, and `conn` sorts before every other log
+        // sekisho reads: its count is the first entry, found without a search.
+        if let Some(mut first) = self.parsed_by_log.first_entry()
+            && first.key().len() == log.len()
+            && first.key().bytes().zip(log.bytes()).all(|(a, b)| a == b)
+        {
+            *first.get_mut() += 1;
+            return;
+        }
         if let Some(n) = self.parsed_by_log.get_mut(log) {
             *n += 1;
         } else {
@@ -255,6 +264,21 @@ impl RunStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parsed_records_are_counted_per_log_whichever_log_sorts_first() {
+        let mut s = RunStats::default();
+        for log in ["conn", "rdp", "conn", "con", "conn", "connx", "rdp", "con"] {
+            s.parsed(log);
+        }
+        let counts: Vec<(&str, u64)> = s
+            .parsed_by_log
+            .iter()
+            .map(|(k, n)| (k.as_str(), *n))
+            .collect();
+        assert_eq!(counts, [("con", 2), ("conn", 3), ("connx", 1), ("rdp", 2)]);
+        assert_eq!((s.records, s.parsed), (8, 8));
+    }
 
     #[test]
     fn rejections_are_counted_past_the_sample_cap() {
