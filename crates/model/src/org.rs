@@ -102,38 +102,47 @@ pub struct Org {
     pub detectors: DetectorSettings,
     /// Saved hunts (`[[hunt]]`), in file order; names are unique.
     pub hunts: Vec<SavedHunt>,
-    v4: V4Ranges,
-    v6: PrefixMap<Ipv6Net, Location>,
+    v4: Ranges<u32>,
+    v6: Ranges<u128>,
 }
 
-/// IPv4 lookup as a flat, sorted table of address ranges, each with the location its
-/// longest matching prefix gives. Built once from the same prefix trie as v6; a binary
-/// search over a few hundred `u32`s is several times cheaper per flow than walking the
-/// trie, and enrichment runs twice per flow.
+/// Address lookup as a flat, sorted table of address ranges (IPv4 as `u32`, IPv6 as
+/// `u128`), each with the location its longest matching prefix gives. Built once from a
+/// prefix trie; a binary search over a few hundred numbers is several times cheaper per flow
+/// than walking the trie, and enrichment runs twice per flow.
 #[derive(Debug, Default)]
-struct V4Ranges {
-    /// Start of each range, ascending; the range runs to the next start.
-    starts: Vec<u32>,
+struct Ranges<A> {
+    /// Start of each range, ascending, the first 0; the range runs to the next start.
+    starts: Vec<A>,
     /// What addresses in the range are (default: outside every site).
     locations: Vec<Location>,
 }
 
-impl V4Ranges {
-    fn build(trie: &PrefixMap<Ipv4Net, Location>) -> Self {
+impl<A: Copy + Ord + Default> Ranges<A> {
+    /// The ranges of `trie`'s prefixes: `span` gives a prefix's first address and the one
+    /// after its last (none past the end of the family), `host` the one-address prefix of
+    /// an address.
+    fn from_trie<P: prefix_trie::Prefix>(
+        trie: &PrefixMap<P, Location>,
+        span: impl Fn(&P) -> (A, Option<A>),
+        host: impl Fn(A) -> P,
+    ) -> Self {
         // Every prefix boundary starts a range in which the longest match cannot change.
-        let mut bounds: Vec<u32> = vec![0];
-        for (net, _) in trie.iter() {
-            bounds.push(u32::from(net.network()));
-            if let Some(after) = u32::from(net.broadcast()).checked_add(1) {
-                bounds.push(after);
-            }
-        }
+        let mut bounds: Vec<A> = std::iter::once(A::default())
+            .chain(trie.iter().flat_map(|(net, _)| {
+                let (first, after) = span(&net);
+                std::iter::once(first).chain(after)
+            }))
+            .collect();
         bounds.sort_unstable();
         bounds.dedup();
-        let mut out = V4Ranges::default();
+        let mut out = Ranges {
+            starts: Vec::new(),
+            locations: Vec::new(),
+        };
         for start in bounds {
             let loc = trie
-                .get_lpm(&Ipv4Net::from(std::net::Ipv4Addr::from(start)))
+                .get_lpm(&host(start))
                 .map(|(_, l)| *l)
                 .unwrap_or_default();
             if out.locations.last() != Some(&loc) {
@@ -145,7 +154,7 @@ impl V4Ranges {
     }
 
     #[inline]
-    fn get(&self, addr: u32) -> Location {
+    fn get(&self, addr: A) -> Location {
         // The last range starting at or before `addr`; `starts[0]` is 0, so there is one.
         let i = self.starts.partition_point(|&s| s <= addr);
         self.locations
@@ -185,11 +194,7 @@ impl Org {
     pub fn locate(&self, ip: IpAddr) -> Location {
         match ip {
             IpAddr::V4(a) => self.v4.get(u32::from(a)),
-            IpAddr::V6(a) => self
-                .v6
-                .get_lpm(&Ipv6Net::from(a))
-                .map(|(_, l)| *l)
-                .unwrap_or_default(),
+            IpAddr::V6(a) => self.v6.get(u128::from(a)),
         }
     }
 
@@ -634,8 +639,26 @@ fn build(raw: RawFile, loc: &Locator<'_>) -> Result<Org, ModelError> {
         policy,
         detectors: settings,
         hunts,
-        v4: V4Ranges::build(&v4),
-        v6,
+        v4: Ranges::from_trie(
+            &v4,
+            |n: &Ipv4Net| {
+                (
+                    u32::from(n.network()),
+                    u32::from(n.broadcast()).checked_add(1),
+                )
+            },
+            |a| Ipv4Net::from(std::net::Ipv4Addr::from(a)),
+        ),
+        v6: Ranges::from_trie(
+            &v6,
+            |n: &Ipv6Net| {
+                (
+                    u128::from(n.network()),
+                    u128::from(n.broadcast()).checked_add(1),
+                )
+            },
+            |a| Ipv6Net::from(std::net::Ipv6Addr::from(a)),
+        ),
     })
 }
 
