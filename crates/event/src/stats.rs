@@ -182,8 +182,9 @@ impl RunStats {
     pub fn parsed(&mut self, log: &str) {
         self.records += 1;
         self.parsed += 1;
-        // Nearly every record is a conn record, and `conn` sorts before every other log
-        // sekisho reads: its count is the first entry, found without a search.
+        // Nearly every record is a conn record, and `conn` sorts before every other Zeek log:
+        // its count is then the first entry, found without a search. Any other first entry
+        // (a Linux `auth` log sorts before it) only sends the record to the search below.
         if let Some(mut first) = self.parsed_by_log.first_entry()
             && first.key().len() == log.len()
             && first.key().bytes().zip(log.bytes()).all(|(a, b)| a == b)

@@ -136,10 +136,7 @@ impl<A: Copy + Ord + Default> Ranges<A> {
             .collect();
         bounds.sort_unstable();
         bounds.dedup();
-        let mut out = Ranges {
-            starts: Vec::new(),
-            locations: Vec::new(),
-        };
+        let mut out = Self::default();
         for start in bounds {
             let loc = trie
                 .get_lpm(&host(start))
