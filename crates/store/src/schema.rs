@@ -8,7 +8,7 @@ use arrow_array::builder::{
     UInt8Builder, UInt16Builder, UInt32Builder, UInt64Builder,
 };
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, RecordBatch, TimestampMicrosecondArray, UInt16Array, UInt64Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use sekisho_event::{
     Alert, ConnState, Fields, Flow, HostEvent, Logon, LogonAction, Proto, Service,
@@ -189,20 +189,22 @@ type Dict = StringDictionaryBuilder<Int32Type>;
 
 /// Column builders of one `flows` segment.
 pub(crate) struct FlowColumns {
-    ts: TimestampMicrosecondBuilder,
-    duration_us: UInt64Builder,
+    // Non-nullable numbers go into plain vectors, handed to Arrow without a copy: an Arrow
+    // builder also keeps a validity bitmap per row, which costs as much as the value.
+    ts: Vec<i64>,
+    duration_us: Vec<u64>,
     uid: StringBuilder,
     sensor: TextDict,
     src_ip: KeyedDict<IpAddr>,
-    src_port: UInt16Builder,
+    src_port: Vec<u16>,
     dst_ip: KeyedDict<IpAddr>,
-    dst_port: UInt16Builder,
+    dst_port: Vec<u16>,
     proto: KeyedDict<Proto>,
     service: KeyedDict<Service>,
-    orig_bytes: UInt64Builder,
-    resp_bytes: UInt64Builder,
-    orig_pkts: UInt64Builder,
-    resp_pkts: UInt64Builder,
+    orig_bytes: Vec<u64>,
+    resp_bytes: Vec<u64>,
+    orig_pkts: Vec<u64>,
+    resp_pkts: Vec<u64>,
     conn_state: KeyedDict<ConnState>,
     src_site: TextDict,
     dst_site: TextDict,
@@ -227,20 +229,20 @@ impl std::fmt::Debug for FlowColumns {
 impl FlowColumns {
     pub(crate) fn new() -> Self {
         Self {
-            ts: TimestampMicrosecondBuilder::new().with_timezone("UTC"),
-            duration_us: UInt64Builder::new(),
+            ts: Vec::new(),
+            duration_us: Vec::new(),
             uid: StringBuilder::new(),
             sensor: TextDict::new(),
             src_ip: KeyedDict::new(),
-            src_port: UInt16Builder::new(),
+            src_port: Vec::new(),
             dst_ip: KeyedDict::new(),
-            dst_port: UInt16Builder::new(),
+            dst_port: Vec::new(),
             proto: KeyedDict::new(),
             service: KeyedDict::new(),
-            orig_bytes: UInt64Builder::new(),
-            resp_bytes: UInt64Builder::new(),
-            orig_pkts: UInt64Builder::new(),
-            resp_pkts: UInt64Builder::new(),
+            orig_bytes: Vec::new(),
+            resp_bytes: Vec::new(),
+            orig_pkts: Vec::new(),
+            resp_pkts: Vec::new(),
             conn_state: KeyedDict::new(),
             src_site: TextDict::new(),
             dst_site: TextDict::new(),
@@ -261,8 +263,8 @@ impl FlowColumns {
         self.min_ts = self.min_ts.min(ts);
         self.max_ts = self.max_ts.max(ts);
         self.rows += 1;
-        self.ts.append_value(ts);
-        self.duration_us.append_value(flow.duration_us);
+        self.ts.push(ts);
+        self.duration_us.push(flow.duration_us);
         self.uid.append_value(flow.uid.as_str());
         self.sensor.append_value(&flow.sensor);
         let ip_text = |ip: IpAddr| {
@@ -271,18 +273,18 @@ impl FlowColumns {
             }
         };
         self.src_ip.append(flow.orig_ip, ip_text(flow.orig_ip));
-        self.src_port.append_value(flow.orig_port);
+        self.src_port.push(flow.orig_port);
         self.dst_ip.append(flow.resp_ip, ip_text(flow.resp_ip));
-        self.dst_port.append_value(flow.resp_port);
+        self.dst_port.push(flow.resp_port);
         let proto = flow.proto;
         self.proto.append(proto, |s| s.push_str(proto.as_str()));
         let service = flow.service;
         self.service
             .append(service, |s| s.push_str(service.as_str()));
-        self.orig_bytes.append_value(flow.orig_bytes);
-        self.resp_bytes.append_value(flow.resp_bytes);
-        self.orig_pkts.append_value(flow.orig_pkts);
-        self.resp_pkts.append_value(flow.resp_pkts);
+        self.orig_bytes.push(flow.orig_bytes);
+        self.resp_bytes.push(flow.resp_bytes);
+        self.orig_pkts.push(flow.orig_pkts);
+        self.resp_pkts.push(flow.resp_pkts);
         let state = flow.state;
         self.conn_state
             .append(state, |s| s.push_str(conn_state_name(state)));
@@ -297,20 +299,22 @@ impl FlowColumns {
 
     pub(crate) fn finish(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(self.ts.finish()),
-            Arc::new(self.duration_us.finish()),
+            Arc::new(
+                TimestampMicrosecondArray::from(std::mem::take(&mut self.ts)).with_timezone("UTC"),
+            ),
+            Arc::new(UInt64Array::from(std::mem::take(&mut self.duration_us))),
             Arc::new(self.uid.finish()),
             self.sensor.finish()?,
             self.src_ip.finish()?,
-            Arc::new(self.src_port.finish()),
+            Arc::new(UInt16Array::from(std::mem::take(&mut self.src_port))),
             self.dst_ip.finish()?,
-            Arc::new(self.dst_port.finish()),
+            Arc::new(UInt16Array::from(std::mem::take(&mut self.dst_port))),
             self.proto.finish()?,
             self.service.finish()?,
-            Arc::new(self.orig_bytes.finish()),
-            Arc::new(self.resp_bytes.finish()),
-            Arc::new(self.orig_pkts.finish()),
-            Arc::new(self.resp_pkts.finish()),
+            Arc::new(UInt64Array::from(std::mem::take(&mut self.orig_bytes))),
+            Arc::new(UInt64Array::from(std::mem::take(&mut self.resp_bytes))),
+            Arc::new(UInt64Array::from(std::mem::take(&mut self.orig_pkts))),
+            Arc::new(UInt64Array::from(std::mem::take(&mut self.resp_pkts))),
             self.conn_state.finish()?,
             self.src_site.finish()?,
             self.dst_site.finish()?,

@@ -133,6 +133,74 @@ fn flows_come_back_as_stored_partitioned_by_day_and_site() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The encodings chosen per column (see `segment_properties`): unique columns carry no
+/// dictionary, `ts` and `src_port` are delta-encoded, the uid keeps no min/max, the rest
+/// keeps Parquet's dictionary; every chunk is zstd.
+#[test]
+fn flow_segments_encode_each_column_for_what_it_holds() {
+    use parquet::basic::{Compression, Encoding};
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let dir = temp_store("encodings");
+    ingest(&dir, "a", 0..2000, 2000);
+    let store = Store::open(&dir).unwrap();
+    let all = Scan::default();
+    let seg = store.segments(Table::Flows, &all).next().unwrap();
+    let file = std::fs::File::open(dir.join(&seg.path)).unwrap();
+    let reader = SerializedFileReader::new(file).unwrap();
+    let group = reader.metadata().row_group(0);
+    let chunk = |name: &str| {
+        group
+            .columns()
+            .iter()
+            .find(|c| c.column_path().string() == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    let has = |name: &str, e: Encoding| chunk(name).encodings().any(|x| x == e);
+    for name in [
+        "uid",
+        "duration_us",
+        "orig_bytes",
+        "resp_bytes",
+        "ts",
+        "src_port",
+    ] {
+        assert!(
+            !has(name, Encoding::RLE_DICTIONARY),
+            "{name} has a dictionary"
+        );
+        assert!(chunk(name).dictionary_page_offset().is_none(), "{name}");
+    }
+    for name in ["ts", "src_port"] {
+        assert!(has(name, Encoding::DELTA_BINARY_PACKED), "{name} not delta");
+    }
+    for name in [
+        "src_ip",
+        "dst_ip",
+        "service",
+        "src_site",
+        "direction",
+        "orig_pkts",
+    ] {
+        assert!(
+            has(name, Encoding::RLE_DICTIONARY),
+            "{name} lost its dictionary"
+        );
+    }
+    assert!(chunk("uid").statistics().is_none(), "uid keeps min/max");
+    assert!(
+        chunk("ts").statistics().is_some(),
+        "ts must keep min/max for pruning"
+    );
+    for c in group.columns() {
+        assert!(
+            matches!(c.compression(), Compression::ZSTD(_)),
+            "{}",
+            c.column_path()
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn flows_of_one_day_from_alternating_sites_each_land_in_their_site() {
     let dir = temp_store("alternating");
