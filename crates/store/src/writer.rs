@@ -40,10 +40,10 @@ pub const ROW_GROUP_ROWS: usize = 1 << 20;
 /// How segments are encoded. Parquet's defaults dictionary-encode every column and keep
 /// min/max of every value; for a flow's unique values that only costs time and space:
 /// * `uid`, `duration_us` and the byte counts are nearly unique per flow, so a dictionary
-///   holds every value once more and is abandoned anyway; they are written plain;
-/// * `ts` rises within a segment and `src_port` is handed out in runs by the sender's
-///   stack, so the differences are small: DELTA_BINARY_PACKED, an encoding every engine
-///   the store promises (Spark, Trino, DuckDB, DataFusion) reads;
+///   would hold every value once more plus an index per row; they are written plain;
+/// * `ts` rises within a segment and many stacks hand out source ports in sequence, so
+///   neighbouring rows differ little: DELTA_BINARY_PACKED, an encoding every engine the
+///   store promises (Spark, Trino, DuckDB, DataFusion) reads;
 /// * `uid` is random text, so its min/max prune nothing and are not kept;
 /// * zstd level 1 compressed the demo's segments smaller than level 3 and in less time,
 ///   because most bytes left after the encodings are random.
