@@ -190,7 +190,7 @@ type Dict = StringDictionaryBuilder<Int32Type>;
 /// Column builders of one `flows` segment.
 pub(crate) struct FlowColumns {
     // Non-nullable numbers go into plain vectors, handed to Arrow without a copy: an Arrow
-    // builder also keeps a validity bitmap per row, which costs as much as the value.
+    // builder does null bookkeeping and its own capacity check for every value.
     ts: Vec<i64>,
     duration_us: Vec<u64>,
     uid: StringBuilder,
