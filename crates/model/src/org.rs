@@ -118,19 +118,44 @@ struct Ranges<A> {
     locations: Vec<Location>,
 }
 
+/// An address family as the range table sees it: prefixes as spans of numbers.
+trait Family: prefix_trie::Prefix {
+    type Addr: Copy + Ord + Default;
+    /// The prefix's first address and the one after its last (none past the family's end).
+    fn span(&self) -> (Self::Addr, Option<Self::Addr>);
+    /// The one-address prefix of `addr`.
+    fn host(addr: Self::Addr) -> Self;
+}
+
+impl Family for Ipv4Net {
+    type Addr = u32;
+    fn span(&self) -> (u32, Option<u32>) {
+        let end = u32::from(self.broadcast()).checked_add(1);
+        (u32::from(self.network()), end)
+    }
+    fn host(addr: u32) -> Self {
+        Ipv4Net::from(std::net::Ipv4Addr::from(addr))
+    }
+}
+
+impl Family for Ipv6Net {
+    type Addr = u128;
+    fn span(&self) -> (u128, Option<u128>) {
+        let end = u128::from(self.broadcast()).checked_add(1);
+        (u128::from(self.network()), end)
+    }
+    fn host(addr: u128) -> Self {
+        Ipv6Net::from(std::net::Ipv6Addr::from(addr))
+    }
+}
+
 impl<A: Copy + Ord + Default> Ranges<A> {
-    /// The ranges of `trie`'s prefixes: `span` gives a prefix's first address and the one
-    /// after its last (none past the end of the family), `host` the one-address prefix of
-    /// an address.
-    fn from_trie<P: prefix_trie::Prefix>(
-        trie: &PrefixMap<P, Location>,
-        span: impl Fn(&P) -> (A, Option<A>),
-        host: impl Fn(A) -> P,
-    ) -> Self {
+    /// The ranges of `trie`'s prefixes.
+    fn from_trie<P: Family<Addr = A>>(trie: &PrefixMap<P, Location>) -> Self {
         // Every prefix boundary starts a range in which the longest match cannot change.
         let mut bounds: Vec<A> = std::iter::once(A::default())
             .chain(trie.iter().flat_map(|(net, _)| {
-                let (first, after) = span(&net);
+                let (first, after) = net.span();
                 std::iter::once(first).chain(after)
             }))
             .collect();
@@ -139,7 +164,7 @@ impl<A: Copy + Ord + Default> Ranges<A> {
         let mut out = Self::default();
         for start in bounds {
             let loc = trie
-                .get_lpm(&host(start))
+                .get_lpm(&P::host(start))
                 .map(|(_, l)| *l)
                 .unwrap_or_default();
             if out.locations.last() != Some(&loc) {
@@ -636,26 +661,8 @@ fn build(raw: RawFile, loc: &Locator<'_>) -> Result<Org, ModelError> {
         policy,
         detectors: settings,
         hunts,
-        v4: Ranges::from_trie(
-            &v4,
-            |n: &Ipv4Net| {
-                (
-                    u32::from(n.network()),
-                    u32::from(n.broadcast()).checked_add(1),
-                )
-            },
-            |a| Ipv4Net::from(std::net::Ipv4Addr::from(a)),
-        ),
-        v6: Ranges::from_trie(
-            &v6,
-            |n: &Ipv6Net| {
-                (
-                    u128::from(n.network()),
-                    u128::from(n.broadcast()).checked_add(1),
-                )
-            },
-            |a| Ipv6Net::from(std::net::Ipv6Addr::from(a)),
-        ),
+        v4: Ranges::from_trie(&v4),
+        v6: Ranges::from_trie(&v6),
     })
 }
 
