@@ -7,11 +7,27 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sekisho"))
 }
 
-fn scratch(name: &str) -> PathBuf {
+/// A scratch folder, removed when the test ends (passed or failed).
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
     let d = std::env::temp_dir().join(format!("sekisho-mail-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    Scratch(d)
 }
 
 fn org(dir: &Path) -> PathBuf {
@@ -144,7 +160,7 @@ fn dkim_keys_verify_offline_and_unsigned_org_mail_is_spoofed() {
     let o = org(&d);
     let keygen = Command::new("dknewkey")
         .args(["--ktype", "ed25519", "hr2026"])
-        .current_dir(&d)
+        .current_dir(&*d)
         .output()
         .expect("dknewkey is required: apt-get install -y python3-dkim");
     assert!(keygen.status.success(), "{keygen:?}");
