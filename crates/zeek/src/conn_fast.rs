@@ -11,7 +11,7 @@
 //! the exact rejection. So this path can only ever agree with the general one (a property
 //! test holds it to that); it decides nothing on its own.
 
-use crate::split::{Separated, is_plain_ascii};
+use crate::split::Separated;
 use crate::value::{Slot, parse_ip, parse_micros, parse_u64};
 use sekisho_event::{ConnState, Flow, Proto, Service, Timestamp, Uid};
 use std::sync::Arc;
@@ -116,11 +116,6 @@ pub(crate) fn parse(
     line: &[u8],
     sensor: &Arc<str>,
 ) -> Option<Flow> {
-    // One pass over the whole line instead of a check per text field: an escape or a byte
-    // beyond ASCII anywhere sends the line to the general path, which decides what it means.
-    if !is_plain_ascii(line) {
-        return None;
-    }
     let mut values: [Option<&[u8]>; FIELD_COUNT] = [None; FIELD_COUNT];
     let mut fields = Separated::new(line, markers.separator);
     for &code in &layout.columns {
@@ -134,8 +129,11 @@ pub(crate) fn parse(
         }
     }
     // The columns after the last one read are only counted; a wrong count is the general
-    // path's to reject.
-    if fields.count_rest() != layout.unread_tail {
+    // path's to reject. The same pass over the line tells whether it is plain: one check
+    // instead of one per text field, and an escape or a byte beyond ASCII anywhere sends
+    // the line to the general path, which decides what it means.
+    let (rest, plain) = fields.count_rest();
+    if rest != layout.unread_tail || !plain {
         return None;
     }
     let orig_port = port(values[ORIG_P]?)?;
