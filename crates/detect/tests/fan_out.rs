@@ -109,3 +109,25 @@ fn exempt_scanners_repeats_and_small_counts_do_not_alert() {
     let alerts = run(&org, &["fan-out"], &by_time(flows));
     assert!(alerts.is_empty(), "{alerts:#?}");
 }
+
+#[test]
+fn sources_pushed_out_are_counted_once_however_many_windows_pass() {
+    let org = org_with(&format!(
+        "{SMALL}[detectors.limits]\nmax_tracked_keys = 10\nmax_alerts = 1000\n"
+    ));
+    // Three windows, twenty sources each, one attempt apiece: a table of ten sources
+    // pushes out one for each of the last ten of every window.
+    let mut flows = Vec::new();
+    for window in 0..3 {
+        for src in 1..=20 {
+            let ts = plus(start(), window * 600 + src);
+            flows.push(flow(&format!("10.20.3.{src}"), "10.10.1.1", 445, ts));
+        }
+    }
+    let (alerts, detectors) = run_detectors(&org, &["fan-out"], &flows, &[]);
+    assert!(alerts.is_empty(), "{alerts:#?}");
+    let stats = detectors[0].stats();
+    assert_eq!(stats.evicted, 30, "{stats:?}");
+    // The last two windows' sources are still held.
+    assert_eq!(stats.largest_table, 10, "{stats:?}");
+}

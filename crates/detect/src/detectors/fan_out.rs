@@ -231,6 +231,9 @@ struct Generation {
     pair_ports: BoundedMap<u64, u32>,
     /// (source, destination, port) seen, for those pairs.
     ports: BoundedMap<u64, ()>,
+    /// What the tables had evicted when this window began: they keep their counts across
+    /// a reset, and the windows before are already in `FanOut::evicted_before`.
+    evicted_at_reset: u64,
 }
 
 /// Table sizes of one window.
@@ -250,10 +253,16 @@ impl Generation {
             slots: 0,
             pair_ports: BoundedMap::new(caps.pairs),
             ports: BoundedMap::new(caps.ports),
+            evicted_at_reset: 0,
         }
     }
 
+    /// Keys evicted in this window.
     fn evicted(&self) -> u64 {
+        self.evicted_by_tables() - self.evicted_at_reset
+    }
+
+    fn evicted_by_tables(&self) -> u64 {
         self.sources.evicted() + self.pair_ports.evicted() + self.ports.evicted()
     }
 
@@ -264,6 +273,7 @@ impl Generation {
         self.slots = 0;
         self.pair_ports.clear();
         self.ports.clear();
+        self.evicted_at_reset = self.evicted_by_tables();
     }
 
     /// Makes room for `need` more set slots within `cap`, least-recently-seen sources first.
@@ -340,7 +350,11 @@ impl Detector for FanOut<'_> {
             return;
         };
         let sk = ip_key(f.orig_ip);
-        let (s, _) = g.sources.entry(sk, Src::new);
+        // Sources pushed out by the table's bound give back their destination-set slots.
+        let slots = &mut g.slots;
+        let (s, _) = g
+            .sources
+            .entry_with(sk, Src::new, |_, gone| *slots -= gone.dsts.slots.len());
         s.attempts = s.attempts.saturating_add(1);
         if s.flags & ALERTED != 0 {
             return;
@@ -449,10 +463,11 @@ impl Detector for FanOut<'_> {
     fn stats(&self) -> DetectorStats {
         let mut s = DetectorStats::default();
         for g in [&self.current, &self.previous] {
-            s.add(&g.sources);
+            s.add_table(g.sources.len(), 0);
             s.add_table(g.slots, 0);
-            s.add(&g.pair_ports);
-            s.add(&g.ports);
+            s.add_table(g.pair_ports.len(), 0);
+            s.add_table(g.ports.len(), 0);
+            s.evicted += g.evicted();
         }
         s.evicted += self.evicted_before;
         s
