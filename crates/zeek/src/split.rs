@@ -3,7 +3,7 @@
 //! A conn line is ~150 bytes in ~21 fields, and looking at each byte on its own cost
 //! about a fifth of all the instructions spent per record. Here each sixteen-byte block
 //! is classified at once into a bit per byte — "is the separator" and "is special" (a
-//! byte beyond ASCII or a `\\`) — and the fields' ends are read off the bits. On x86-64
+//! byte beyond ASCII or a backslash) — and the fields' ends are read off the bits. On x86-64
 //! that is three SSE2 instructions per block (SSE2 is part of the x86-64 baseline, and
 //! `safe_arch` wraps the intrinsics in safe functions, so the workspace keeps forbidding
 //! `unsafe`); elsewhere the same masks come from eight-byte word arithmetic (the exact
@@ -160,7 +160,7 @@ impl<'a> Separated<'a> {
     }
 
     /// How many fields are left, counted without cutting them, and whether the whole line
-    /// is plain: ASCII without a `\\`, text that needs neither a UTF-8 check nor
+    /// is plain: ASCII without a backslash, text that needs neither a UTF-8 check nor
     /// unescaping. A conn line's last columns are ones sekisho does not read, and only
     /// their number matters.
     pub(crate) fn count_rest(mut self) -> (usize, bool) {
