@@ -67,8 +67,14 @@ fn build(org: &Org) -> Option<Box<dyn Detector + '_>> {
         pairs: cap(keys, caps::FAN_OUT_PAIRS),
         ports: cap(keys, caps::FAN_OUT_PORTS),
     };
-    s.enabled.then(|| {
-        Box::new(FanOut {
+    s.enabled
+        .then(|| Box::new(FanOut::new(org, caps)) as Box<dyn Detector + '_>)
+}
+
+impl<'o> FanOut<'o> {
+    fn new(org: &'o Org, caps: Caps) -> Self {
+        let s = &org.detectors.fan_out;
+        FanOut {
             org,
             window: minutes(s.window_minutes).max(1),
             min_hosts: s.min_hosts.max(1),
@@ -82,8 +88,8 @@ fn build(org: &Org) -> Option<Box<dyn Detector + '_>> {
             current: Generation::new(caps, i64::MIN),
             previous: Generation::new(caps, i64::MIN),
             evicted_before: 0,
-        }) as Box<dyn Detector + '_>
-    })
+        }
+    }
 }
 
 /// Per-source state for one window.
@@ -576,6 +582,62 @@ fn ports_alert(org: &Org, ports: u32, attempts: u32, view: &FlowView<'_>, window
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The slots a window counts are the slots its sources hold, however many sources the
+    /// bound pushed out on the way (each gives its slots back).
+    #[test]
+    fn slots_counted_are_the_slots_held_after_evictions() {
+        use sekisho_event::{ConnState, Flow, Timestamp, Uid};
+        let org = Org::from_toml(
+            "[org]\nname = \"x\"\n\n[[site]]\nid = \"hq\"\ncountry = \"JP\"\n\
+             timezone = \"Asia/Tokyo\"\nnetworks = [\"10.10.0.0/16\"]\n\n\
+             [detectors.fan_out]\nmin_hosts = 50\nwindow_minutes = 10\n",
+            "org.toml",
+        )
+        .unwrap();
+        let caps = Caps {
+            sources: 10,
+            slots: 1_000,
+            pairs: 100,
+            ports: 100,
+        };
+        let mut det = FanOut::new(&org, caps);
+        let mut enricher = sekisho_model::Enricher::new(&org);
+        let mut sink = AlertSink::new(100);
+        // Thirty sources, five hosts each: the table of ten sources pushes out twenty,
+        // each holding a destination table by then.
+        for i in 0..150u32 {
+            let flow = Flow {
+                ts: Timestamp::from_micros(1_715_742_000_000_000 + i64::from(i) * 1_000_000),
+                duration_us: 0,
+                uid: Uid::new("C1").unwrap(),
+                orig_ip: format!("10.10.3.{}", i / 5 + 1).parse().unwrap(),
+                orig_port: 40_000,
+                resp_ip: format!("10.10.1.{}", i % 5 + 1).parse().unwrap(),
+                resp_port: 445,
+                proto: Proto::Tcp,
+                service: Service::Smb,
+                orig_bytes: 0,
+                resp_bytes: 0,
+                orig_pkts: 1,
+                resp_pkts: 0,
+                state: ConnState::S0,
+                sensor: "s".into(),
+            };
+            let enriched = enricher.enrich(&flow);
+            let view = FlowView {
+                flow: &flow,
+                enriched: &enriched,
+                context: None,
+            };
+            det.on_flow(&view, &mut sink);
+        }
+        let g = &det.current;
+        let held: usize = g.sources.iter().map(|(_, s)| s.dsts.slots.len()).sum();
+        assert!(held > 0);
+        assert_eq!(g.sources.evicted(), 20);
+        assert_eq!(g.slots, held);
+    }
 
     #[test]
     fn dst_set_finds_every_destination_with_its_first_port() {
