@@ -87,7 +87,6 @@ impl<'o> FanOut<'o> {
             slots_cap: caps.slots,
             current: Generation::new(caps, i64::MIN),
             previous: Generation::new(caps, i64::MIN),
-            evicted_before: 0,
         }
     }
 }
@@ -237,9 +236,6 @@ struct Generation {
     pair_ports: BoundedMap<u64, u32>,
     /// (source, destination, port) seen, for those pairs.
     ports: BoundedMap<u64, ()>,
-    /// What the tables had evicted when this window began: they keep their counts across
-    /// a reset, and the windows before are already in `FanOut::evicted_before`.
-    evicted_at_reset: u64,
 }
 
 /// Table sizes of one window.
@@ -259,17 +255,7 @@ impl Generation {
             slots: 0,
             pair_ports: BoundedMap::new(caps.pairs),
             ports: BoundedMap::new(caps.ports),
-            evicted_at_reset: 0,
         }
-    }
-
-    /// Keys evicted in this window.
-    fn evicted(&self) -> u64 {
-        self.evicted_by_tables() - self.evicted_at_reset
-    }
-
-    fn evicted_by_tables(&self) -> u64 {
-        self.sources.evicted() + self.pair_ports.evicted() + self.ports.evicted()
     }
 
     /// Empties the tables for another window, keeping their allocations.
@@ -279,7 +265,6 @@ impl Generation {
         self.slots = 0;
         self.pair_ports.clear();
         self.ports.clear();
-        self.evicted_at_reset = self.evicted_by_tables();
     }
 
     /// Makes room for `need` more set slots within `cap`, least-recently-seen sources first.
@@ -302,10 +287,10 @@ struct FanOut<'o> {
     exempt: Vec<bool>,
     /// Destination-set slots allowed per window.
     slots_cap: usize,
+    /// The two windows kept. Their tables are reused, never replaced (a reset keeps each
+    /// table's eviction count), so the counts of these two are the run's.
     current: Generation,
     previous: Generation,
-    /// Evictions counted by generations since reset.
-    evicted_before: u64,
 }
 
 impl FanOut<'_> {
@@ -317,7 +302,6 @@ impl FanOut<'_> {
             return Some(&mut self.current);
         }
         if epoch > self.current.epoch {
-            self.evicted_before += self.previous.evicted();
             std::mem::swap(&mut self.current, &mut self.previous);
             self.current.reset(epoch);
             return Some(&mut self.current);
@@ -469,13 +453,11 @@ impl Detector for FanOut<'_> {
     fn stats(&self) -> DetectorStats {
         let mut s = DetectorStats::default();
         for g in [&self.current, &self.previous] {
-            s.add_table(g.sources.len(), 0);
+            s.add(&g.sources);
             s.add_table(g.slots, 0);
-            s.add_table(g.pair_ports.len(), 0);
-            s.add_table(g.ports.len(), 0);
-            s.evicted += g.evicted();
+            s.add(&g.pair_ports);
+            s.add(&g.ports);
         }
-        s.evicted += self.evicted_before;
         s
     }
 }
