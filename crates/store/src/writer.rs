@@ -49,7 +49,7 @@ pub const ROW_GROUP_ROWS: usize = 1 << 20;
 ///   because most bytes left after the encodings are random.
 ///
 /// On the medium demo this took the store from 43.2 to 36.0 bytes a flow and whole ingest
-/// from 7.6–7.8 s to 6.7–7.2 s (BENCHMARKS.md). Column names are matched in every table,
+/// from 8.45–11.5 s to 7.61–8.30 s on a busy machine (BENCHMARKS.md). Column names are matched in every table,
 /// which is harmless: the same names mean the same things there.
 fn segment_properties() -> WriterProperties {
     use parquet::basic::Encoding;
