@@ -1,33 +1,68 @@
 //! Dictionary columns filled from what the caller already has: an address, an enum, a
-//! name.
+//! name, a number.
 //!
-//! Arrow's `StringDictionaryBuilder` takes each row as text, hashes it and compares it with
-//! the entry it finds. With twelve such columns per flow, two of them addresses formatted
-//! to text first, that was a third of the store's work per flow. These columns do that work
-//! once per distinct value and segment: rows are looked up by a key that is cheap to hash
-//! and compare (the address itself, the enum itself), or by their text only when it differs
-//! from the row before (names repeat in runs: a segment is one site and one day). The
-//! arrays they make are the same `Dictionary(Int32, Utf8)` arrays, so the files do not
-//! change.
+//! A generic Parquet writer takes each row as a value, hashes it and compares it with the
+//! entry it finds, to build the chunk's dictionary. With fourteen such columns per flow,
+//! two of them addresses formatted to text first, that was the largest part of the store's
+//! work per flow. These columns do that work once per distinct value and segment: rows are
+//! looked up by a key that is cheap to hash and compare (the address itself, the enum
+//! itself, a small number by its value), or by their text only when it differs from the
+//! row before (names repeat in runs: a segment is one site and one day). What they keep is
+//! what the file holds: the dictionary page's values, PLAIN-encoded as they are met, and
+//! one index per row.
 
-use arrow_array::builder::{Int32Builder, StringBuilder};
-use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, DictionaryArray};
-use arrow_schema::ArrowError;
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Arc;
 
-type Index<K> = HashMap<K, i32, foldhash::fast::RandomState>;
+type Index<K> = HashMap<K, u32, foldhash::fast::RandomState>;
 
-/// A dictionary column whose rows are given as keys of type `K`; a key's text is written
-/// the first time the key is met.
+/// The index of a null row.
+pub(crate) const NULL: u32 = u32::MAX;
+
+/// What every dictionary column holds: its distinct values as the dictionary page's PLAIN
+/// bytes, and per row the index of its value ([`NULL`] for none).
+#[derive(Debug, Default)]
+pub(crate) struct Dictionary {
+    pub(crate) plain: Vec<u8>,
+    pub(crate) len: u32,
+    pub(crate) rows: Vec<u32>,
+}
+
+impl Dictionary {
+    /// Adds a distinct byte-array value; returns its index.
+    fn add_bytes(&mut self, value: &[u8]) -> u32 {
+        self.plain
+            .extend_from_slice(&(value.len() as u32).to_le_bytes());
+        self.plain.extend_from_slice(value);
+        self.len += 1;
+        self.len - 1
+    }
+
+    /// The byte-array values, in index order.
+    pub(crate) fn byte_values(&self) -> impl Iterator<Item = &[u8]> {
+        let mut rest = self.plain.as_slice();
+        std::iter::from_fn(move || {
+            let (len, tail) = rest.split_first_chunk::<4>()?;
+            let (value, tail) = tail.split_at(u32::from_le_bytes(*len) as usize);
+            rest = tail;
+            Some(value)
+        })
+    }
+
+    fn clear(&mut self) {
+        self.plain.clear();
+        self.len = 0;
+        self.rows.clear();
+    }
+}
+
+/// A text column whose rows are given as keys of type `K`; a key's text is written the
+/// first time the key is met in the segment.
 pub(crate) struct KeyedDict<K> {
     index: Index<K>,
-    last: Option<(K, i32)>,
-    values: StringBuilder,
-    keys: Int32Builder,
+    last: Option<(K, u32)>,
     scratch: String,
+    pub(crate) dict: Dictionary,
 }
 
 impl<K: Copy + Hash + Eq> KeyedDict<K> {
@@ -35,9 +70,8 @@ impl<K: Copy + Hash + Eq> KeyedDict<K> {
         KeyedDict {
             index: Index::default(),
             last: None,
-            values: StringBuilder::new(),
-            keys: Int32Builder::new(),
             scratch: String::new(),
+            dict: Dictionary::default(),
         }
     }
 
@@ -47,39 +81,36 @@ impl<K: Copy + Hash + Eq> KeyedDict<K> {
         let at = match self.last {
             Some((last, at)) if last == key => at,
             _ => {
-                let next = self.index.len() as i32;
-                let (values, scratch) = (&mut self.values, &mut self.scratch);
+                let (dict, scratch) = (&mut self.dict, &mut self.scratch);
                 let at = *self.index.entry(key).or_insert_with(|| {
                     scratch.clear();
                     text(scratch);
-                    values.append_value(&*scratch);
-                    next
+                    dict.add_bytes(scratch.as_bytes())
                 });
                 self.last = Some((key, at));
                 at
             }
         };
-        self.keys.append_value(at);
+        self.dict.rows.push(at);
     }
 
-    /// The column so far, and an empty one to go on with.
-    pub(crate) fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
+    /// Empties the column for the next segment.
+    pub(crate) fn clear(&mut self) {
         self.index.clear();
         self.last = None;
-        finish(&mut self.keys, &mut self.values)
+        self.dict.clear();
     }
 }
 
-/// A dictionary column whose rows are given as text, looked up only when it differs from
-/// the row before.
+/// A text column whose rows are given as text, looked up only when it differs from the row
+/// before.
 pub(crate) struct TextDict {
     index: Index<Box<str>>,
-    /// The row before's text and key: a column of one value repeated (a sensor, a site)
+    /// The row before's text and index: a column of one value repeated (a sensor, a site)
     /// then costs one comparison per row. One buffer, reused, so a change costs no allocation.
     last_text: String,
-    last_key: Option<i32>,
-    values: StringBuilder,
-    keys: Int32Builder,
+    last_at: Option<u32>,
+    pub(crate) dict: Dictionary,
 }
 
 impl TextDict {
@@ -87,74 +118,124 @@ impl TextDict {
         TextDict {
             index: Index::default(),
             last_text: String::new(),
-            last_key: None,
-            values: StringBuilder::new(),
-            keys: Int32Builder::new(),
+            last_at: None,
+            dict: Dictionary::default(),
         }
     }
 
     #[inline]
     pub(crate) fn append_value(&mut self, text: &str) {
-        let at = match self.last_key {
+        let at = match self.last_at {
             Some(at) if self.last_text == text => at,
             _ => {
                 let at = match self.index.get(text) {
                     Some(&at) => at,
                     None => {
-                        let at = self.index.len() as i32;
+                        let at = self.dict.add_bytes(text.as_bytes());
                         self.index.insert(text.into(), at);
-                        self.values.append_value(text);
                         at
                     }
                 };
                 self.last_text.clear();
                 self.last_text.push_str(text);
-                self.last_key = Some(at);
+                self.last_at = Some(at);
                 at
             }
         };
-        self.keys.append_value(at);
+        self.dict.rows.push(at);
     }
 
     #[inline]
     pub(crate) fn append_option(&mut self, text: Option<&str>) {
         match text {
             Some(text) => self.append_value(text),
-            None => self.keys.append_null(),
+            None => self.dict.rows.push(NULL),
         }
     }
 
-    /// The column so far, and an empty one to go on with.
-    pub(crate) fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
+    /// Empties the column for the next segment.
+    pub(crate) fn clear(&mut self) {
         self.index.clear();
-        self.last_key = None;
-        finish(&mut self.keys, &mut self.values)
+        self.last_at = None;
+        self.dict.clear();
     }
 }
 
-fn finish(keys: &mut Int32Builder, values: &mut StringBuilder) -> Result<ArrayRef, ArrowError> {
-    let array = DictionaryArray::<Int32Type>::try_new(keys.finish(), Arc::new(values.finish()))?;
-    Ok(Arc::new(array))
+/// Values below this find their index in a table rather than a hash map: packet counts and
+/// well-known ports, most of a flow's numbers.
+const DIRECT: usize = 1024;
+
+/// A column of unsigned numbers, PLAIN-encoded in the dictionary as `BYTES` little-endian
+/// bytes each (8 for INT64, 4 for INT32).
+pub(crate) struct NumberDict<const BYTES: usize> {
+    direct: Vec<u32>,
+    index: Index<u64>,
+    pub(crate) dict: Dictionary,
+    /// Smallest and largest distinct value, for the chunk's statistics.
+    pub(crate) min: u64,
+    pub(crate) max: u64,
+}
+
+impl<const BYTES: usize> NumberDict<BYTES> {
+    pub(crate) fn new() -> Self {
+        Self {
+            direct: vec![NULL; DIRECT],
+            index: Index::default(),
+            dict: Dictionary::default(),
+            min: u64::MAX,
+            max: 0,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn append(&mut self, value: u64) {
+        let at = if value < DIRECT as u64 {
+            let slot = &mut self.direct[value as usize];
+            if *slot == NULL {
+                *slot = Self::add(&mut self.dict, &mut self.min, &mut self.max, value);
+            }
+            *slot
+        } else {
+            let (dict, min, max) = (&mut self.dict, &mut self.min, &mut self.max);
+            *self
+                .index
+                .entry(value)
+                .or_insert_with(|| Self::add(dict, min, max, value))
+        };
+        self.dict.rows.push(at);
+    }
+
+    fn add(dict: &mut Dictionary, min: &mut u64, max: &mut u64, value: u64) -> u32 {
+        *min = (*min).min(value);
+        *max = (*max).max(value);
+        dict.plain.extend_from_slice(&value.to_le_bytes()[..BYTES]);
+        dict.len += 1;
+        dict.len - 1
+    }
+
+    /// Empties the column for the next segment.
+    pub(crate) fn clear(&mut self) {
+        self.direct.fill(NULL);
+        self.index.clear();
+        self.dict.clear();
+        self.min = u64::MAX;
+        self.max = 0;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::cast::AsArray;
-    use arrow_array::{Array, StringArray};
     use proptest::prelude::*;
 
-    /// The rows of a dictionary column as text, `None` for nulls.
-    fn rows(array: &ArrayRef) -> Vec<Option<String>> {
-        let dict = array.as_dictionary::<Int32Type>();
-        let values = dict
-            .values()
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .unwrap();
-        dict.keys()
+    fn texts(dict: &Dictionary) -> Vec<Option<String>> {
+        let values: Vec<String> = dict
+            .byte_values()
+            .map(|v| String::from_utf8(v.to_vec()).unwrap())
+            .collect();
+        dict.rows
             .iter()
-            .map(|k| k.map(|k| values.value(k as usize).to_string()))
+            .map(|&at| (at != NULL).then(|| values[at as usize].clone()))
             .collect()
     }
 
@@ -168,13 +249,13 @@ mod tests {
                 for &key in &segment {
                     column.append(key, |s| s.push_str(&format!("value-{key}")));
                 }
-                let array = column.finish().unwrap();
                 let expected: Vec<Option<String>> =
                     segment.iter().map(|k| Some(format!("value-{k}"))).collect();
-                prop_assert_eq!(rows(&array), expected);
+                prop_assert_eq!(texts(&column.dict), expected);
                 // Each distinct key is written once.
                 let distinct: std::collections::BTreeSet<_> = segment.iter().collect();
-                prop_assert_eq!(array.as_dictionary::<Int32Type>().values().len(), distinct.len());
+                prop_assert_eq!(column.dict.len as usize, distinct.len());
+                column.clear();
             }
         }
 
@@ -190,9 +271,37 @@ mod tests {
                 for text in &segment {
                     column.append_option(text.as_deref());
                 }
-                let array = column.finish().unwrap();
-                prop_assert_eq!(array.null_count(), segment.iter().filter(|t| t.is_none()).count());
-                prop_assert_eq!(rows(&array), segment);
+                prop_assert_eq!(texts(&column.dict), segment);
+                column.clear();
+            }
+        }
+
+        #[test]
+        fn numbers_read_back_as_given_with_their_range(
+            segments in proptest::collection::vec(
+                proptest::collection::vec(prop_oneof![0u64..2000, any::<u64>()], 1..60),
+                1..4,
+            ),
+        ) {
+            let mut column = NumberDict::<8>::new();
+            for segment in segments {
+                for &v in &segment {
+                    column.append(v);
+                }
+                let values: Vec<u64> = column
+                    .dict
+                    .plain
+                    .chunks_exact(8)
+                    .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+                    .collect();
+                let back: Vec<u64> =
+                    column.dict.rows.iter().map(|&at| values[at as usize]).collect();
+                prop_assert_eq!(&back, &segment);
+                let distinct: std::collections::BTreeSet<_> = segment.iter().collect();
+                prop_assert_eq!(values.len(), distinct.len());
+                prop_assert_eq!(column.min, *segment.iter().min().unwrap());
+                prop_assert_eq!(column.max, *segment.iter().max().unwrap());
+                column.clear();
             }
         }
     }

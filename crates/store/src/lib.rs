@@ -37,6 +37,8 @@
 //! ```
 
 mod dict;
+mod encode;
+mod flow_file;
 pub mod layout;
 pub mod manifest;
 mod read;

@@ -2,18 +2,14 @@
 //!
 //! The schemas are the contract documented in `docs/store.md`; change both together.
 
-use crate::dict::{KeyedDict, TextDict};
 use arrow_array::builder::{
     BooleanBuilder, StringBuilder, StringDictionaryBuilder, TimestampMicrosecondBuilder,
     UInt8Builder, UInt16Builder, UInt32Builder, UInt64Builder,
 };
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, RecordBatch, TimestampMicrosecondArray, UInt16Array, UInt64Array};
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use sekisho_event::{
-    Alert, ConnState, Fields, Flow, HostEvent, Logon, LogonAction, Proto, Service,
-};
-use std::net::IpAddr;
+use sekisho_event::{Alert, Fields, HostEvent, Logon, LogonAction};
 use std::sync::{Arc, OnceLock};
 
 fn dict() -> DataType {
@@ -186,150 +182,6 @@ pub struct FlowPlace<'a> {
 }
 
 type Dict = StringDictionaryBuilder<Int32Type>;
-
-/// Column builders of one `flows` segment.
-pub(crate) struct FlowColumns {
-    // Non-nullable numbers go into plain vectors, handed to Arrow without a copy: an Arrow
-    // builder does null bookkeeping and its own capacity check for every value.
-    ts: Vec<i64>,
-    duration_us: Vec<u64>,
-    uid: StringBuilder,
-    sensor: TextDict,
-    src_ip: KeyedDict<IpAddr>,
-    src_port: Vec<u16>,
-    dst_ip: KeyedDict<IpAddr>,
-    dst_port: Vec<u16>,
-    proto: KeyedDict<Proto>,
-    service: KeyedDict<Service>,
-    orig_bytes: Vec<u64>,
-    resp_bytes: Vec<u64>,
-    orig_pkts: Vec<u64>,
-    resp_pkts: Vec<u64>,
-    conn_state: KeyedDict<ConnState>,
-    src_site: TextDict,
-    dst_site: TextDict,
-    src_asset: TextDict,
-    dst_asset: TextDict,
-    direction: TextDict,
-    policy_action: TextDict,
-    policy_rule: TextDict,
-    pub(crate) rows: usize,
-    pub(crate) min_ts: i64,
-    pub(crate) max_ts: i64,
-}
-
-impl std::fmt::Debug for FlowColumns {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FlowColumns")
-            .field("rows", &self.rows)
-            .finish_non_exhaustive()
-    }
-}
-
-impl FlowColumns {
-    pub(crate) fn new() -> Self {
-        Self {
-            ts: Vec::new(),
-            duration_us: Vec::new(),
-            uid: StringBuilder::new(),
-            sensor: TextDict::new(),
-            src_ip: KeyedDict::new(),
-            src_port: Vec::new(),
-            dst_ip: KeyedDict::new(),
-            dst_port: Vec::new(),
-            proto: KeyedDict::new(),
-            service: KeyedDict::new(),
-            orig_bytes: Vec::new(),
-            resp_bytes: Vec::new(),
-            orig_pkts: Vec::new(),
-            resp_pkts: Vec::new(),
-            conn_state: KeyedDict::new(),
-            src_site: TextDict::new(),
-            dst_site: TextDict::new(),
-            src_asset: TextDict::new(),
-            dst_asset: TextDict::new(),
-            direction: TextDict::new(),
-            policy_action: TextDict::new(),
-            policy_rule: TextDict::new(),
-            rows: 0,
-            min_ts: i64::MAX,
-            max_ts: i64::MIN,
-        }
-    }
-
-    pub(crate) fn push(&mut self, flow: &Flow, place: &FlowPlace<'_>) {
-        use std::fmt::Write;
-        let ts = flow.ts.as_micros();
-        self.min_ts = self.min_ts.min(ts);
-        self.max_ts = self.max_ts.max(ts);
-        self.rows += 1;
-        self.ts.push(ts);
-        self.duration_us.push(flow.duration_us);
-        self.uid.append_value(flow.uid.as_str());
-        self.sensor.append_value(&flow.sensor);
-        let ip_text = |ip: IpAddr| {
-            move |s: &mut String| {
-                let _ = write!(s, "{ip}");
-            }
-        };
-        self.src_ip.append(flow.orig_ip, ip_text(flow.orig_ip));
-        self.src_port.push(flow.orig_port);
-        self.dst_ip.append(flow.resp_ip, ip_text(flow.resp_ip));
-        self.dst_port.push(flow.resp_port);
-        let proto = flow.proto;
-        self.proto.append(proto, |s| s.push_str(proto.as_str()));
-        let service = flow.service;
-        self.service
-            .append(service, |s| s.push_str(service.as_str()));
-        self.orig_bytes.push(flow.orig_bytes);
-        self.resp_bytes.push(flow.resp_bytes);
-        self.orig_pkts.push(flow.orig_pkts);
-        self.resp_pkts.push(flow.resp_pkts);
-        let state = flow.state;
-        self.conn_state
-            .append(state, |s| s.push_str(conn_state_name(state)));
-        self.src_site.append_option(place.src_site);
-        self.dst_site.append_option(place.dst_site);
-        self.src_asset.append_option(place.src_asset);
-        self.dst_asset.append_option(place.dst_asset);
-        self.direction.append_value(place.direction);
-        self.policy_action.append_value(place.policy_action);
-        self.policy_rule.append_option(place.policy_rule);
-    }
-
-    pub(crate) fn finish(&mut self) -> Result<RecordBatch, arrow_schema::ArrowError> {
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(
-                TimestampMicrosecondArray::from(std::mem::take(&mut self.ts)).with_timezone("UTC"),
-            ),
-            Arc::new(UInt64Array::from(std::mem::take(&mut self.duration_us))),
-            Arc::new(self.uid.finish()),
-            self.sensor.finish()?,
-            self.src_ip.finish()?,
-            Arc::new(UInt16Array::from(std::mem::take(&mut self.src_port))),
-            self.dst_ip.finish()?,
-            Arc::new(UInt16Array::from(std::mem::take(&mut self.dst_port))),
-            self.proto.finish()?,
-            self.service.finish()?,
-            Arc::new(UInt64Array::from(std::mem::take(&mut self.orig_bytes))),
-            Arc::new(UInt64Array::from(std::mem::take(&mut self.resp_bytes))),
-            Arc::new(UInt64Array::from(std::mem::take(&mut self.orig_pkts))),
-            Arc::new(UInt64Array::from(std::mem::take(&mut self.resp_pkts))),
-            self.conn_state.finish()?,
-            self.src_site.finish()?,
-            self.dst_site.finish()?,
-            self.src_asset.finish()?,
-            self.dst_asset.finish()?,
-            self.direction.finish()?,
-            self.policy_action.finish()?,
-            self.policy_rule.finish()?,
-        ];
-        self.rows = 0;
-        self.min_ts = i64::MAX;
-        self.max_ts = i64::MIN;
-        RecordBatch::try_new(flows_schema(), columns)
-    }
-}
 
 /// Zeek's spelling of a connection state (`Unknown` when the source gave none).
 pub fn conn_state_name(state: sekisho_event::ConnState) -> &'static str {

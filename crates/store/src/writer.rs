@@ -11,13 +11,15 @@
 //! committed segments still in staging are moved to their places, and staged files that no
 //! commit names are deleted.
 
+use crate::flow_file::{FlowColumns, PageEncoder};
 use crate::layout::{self, EXTERNAL_SITE, MANIFEST, STAGING, Table};
 use crate::manifest::{self, Commit, InputProgress, Manifest, Segment};
-use crate::schema::{FlowColumns, FlowPlace, StoredAlert, StoredHostEvent, StoredLogon};
+use crate::schema::{FlowPlace, StoredAlert, StoredHostEvent, StoredLogon};
 use crate::{Store, StoreError};
 use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use sekisho_event::Flow;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -150,6 +152,9 @@ pub struct StoreWriter {
     host_events: Keyed<StoredHostEvent>,
     stats: WriteStats,
     props: WriterProperties,
+    /// Encodes the `flows` segments (the other tables go through Arrow's writer); made at
+    /// the first commit with flows, taken out while a commit uses it.
+    flow_encoder: Option<PageEncoder>,
     commit_rows: usize,
 }
 
@@ -207,6 +212,7 @@ impl StoreWriter {
             host_events: Keyed::new(Table::HostEvents),
             stats: WriteStats::default(),
             props,
+            flow_encoder: None,
             commit_rows: COMMIT_ROWS,
         })
     }
@@ -371,25 +377,31 @@ impl StoreWriter {
         self.partition_index.clear();
         self.last_partition = None;
         partitions.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut encoder = match self.flow_encoder.take() {
+            Some(e) => e,
+            None => PageEncoder::new().map_err(StoreError::Parquet)?,
+        };
         for ((day, site), mut cols) in partitions {
             if cols.rows == 0 {
                 continue;
             }
-            let (min_ts, max_ts) = (cols.min_ts, cols.max_ts);
-            let batch = cols.finish().map_err(StoreError::Arrow)?;
+            let (rows, min_ts, max_ts) = (cols.rows as u64, cols.min_ts, cols.max_ts);
             let site = site.unwrap_or_else(|| EXTERNAL_SITE.to_string());
+            let write = |file| cols.write(file, &mut encoder);
             let seg = self.stage(
                 Table::Flows,
                 day,
                 &site,
                 seq,
                 staged.len(),
-                &batch,
+                rows,
+                write,
                 min_ts,
                 max_ts,
             )?;
             staged.push(seg);
         }
+        self.flow_encoder = Some(encoder);
         self.buffered = 0;
         let alerts = std::mem::take(&mut self.alerts.buffered);
         let (part, batch) = (StoredAlert::partition, crate::schema::alerts_batch);
@@ -496,7 +508,24 @@ impl StoreWriter {
             let times = || items.iter().map(|i| part(i).0);
             let (min_ts, max_ts) = (times().min().unwrap_or(0), times().max().unwrap_or(0));
             let batch = batch(&items).map_err(StoreError::Arrow)?;
-            let seg = self.stage(table, day, &site, seq, staged.len(), &batch, min_ts, max_ts)?;
+            let props = self.props.clone();
+            let write = |file| {
+                let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
+                writer.write(&batch)?;
+                writer.into_inner()
+            };
+            let rows = batch.num_rows() as u64;
+            let seg = self.stage(
+                table,
+                day,
+                &site,
+                seq,
+                staged.len(),
+                rows,
+                write,
+                min_ts,
+                max_ts,
+            )?;
             staged.push(seg);
         }
         Ok(())
@@ -510,7 +539,8 @@ impl StoreWriter {
         site: &str,
         seq: u64,
         n: usize,
-        batch: &RecordBatch,
+        rows: u64,
+        write: impl FnOnce(File) -> Result<File, ParquetError>,
         min_ts: i64,
         max_ts: i64,
     ) -> Result<(PathBuf, Segment), StoreError> {
@@ -518,23 +548,14 @@ impl StoreWriter {
         let path = layout::segment_path(table, &day_name, site, seq, n);
         let tmp = self.dir.join(STAGING).join(layout::staging_name(&path));
         let file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
-        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(self.props.clone()))
-            .map_err(StoreError::Parquet)?;
-        writer.write(batch).map_err(StoreError::Parquet)?;
-        let file = writer.into_inner().map_err(StoreError::Parquet)?;
+        let file = write(file).map_err(StoreError::Parquet)?;
         file.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
         drop(file);
         let hash = crate::InputId::of_file(&tmp)?.0;
         let bytes = fs::metadata(&tmp)
             .map_err(|e| StoreError::io(&tmp, e))?
             .len();
-        self.chain = manifest::chain_next(
-            &self.chain,
-            &hash,
-            table.as_str(),
-            &path,
-            batch.num_rows() as u64,
-        );
+        self.chain = manifest::chain_next(&self.chain, &hash, table.as_str(), &path, rows);
         self.stats.bytes_written += bytes;
         Ok((
             tmp,
@@ -543,7 +564,7 @@ impl StoreWriter {
                 path,
                 day: day_name,
                 site: site.to_string(),
-                rows: batch.num_rows() as u64,
+                rows,
                 bytes,
                 min_ts,
                 max_ts,
