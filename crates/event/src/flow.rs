@@ -133,6 +133,12 @@ impl Uid {
         std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("")
     }
 
+    /// The uid's UTF-8 bytes, without checking them again (a writer copying them out needs
+    /// no `&str`).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len).min(Self::MAX_LEN)]
+    }
+
     /// True when the source gave no uid.
     pub fn is_empty(&self) -> bool {
         self.len == 0
