@@ -139,10 +139,21 @@ pub(crate) fn delta_binary_packed(values: &[i64], out: &mut Vec<u8>) {
         let widths_at = out.len();
         out.extend_from_slice(&[0; DELTA_MINIBLOCKS]);
         for (m, mini) in block.chunks(DELTA_MINIBLOCK).enumerate() {
-            let adjusted = mini.iter().map(|d| d.wrapping_sub(min) as u64);
-            let width = bit_width(adjusted.clone().max().unwrap_or(0));
+            // Zeros past the values pad the last miniblock.
+            let mut adjusted = [0u64; DELTA_MINIBLOCK];
+            for (a, d) in adjusted.iter_mut().zip(mini) {
+                *a = d.wrapping_sub(min) as u64;
+            }
+            let width = bit_width(adjusted.iter().fold(0, |all, &v| all | v));
             out[widths_at + m] = width;
-            bit_pack(adjusted, DELTA_MINIBLOCK, width, out);
+            if width <= 32 {
+                let narrow = adjusted.map(|v| v as u32);
+                for group in narrow.chunks(8) {
+                    pack_group(group, width, out);
+                }
+            } else {
+                bit_pack(adjusted.into_iter(), DELTA_MINIBLOCK, width, out);
+            }
         }
         rest = &rest[take..];
     }

@@ -24,6 +24,7 @@ use parquet::file::properties::WriterProperties;
 use sekisho_event::Flow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
+use std::hash::BuildHasher;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -141,10 +142,13 @@ pub struct StoreWriter {
     inputs: Vec<InputState>,
     /// Buffered flows by (day, site) partition, in the order the partitions were opened.
     partitions: Vec<(PartitionKey, FlowColumns)>,
-    /// Where each open partition is in `partitions`.
-    partition_index: HashMap<PartitionKey, usize>,
+    /// Where each open partition is in `partitions`, by day and a hash of the site: flows
+    /// of several sites interleave in one sensor's log, so a flow often finds its partition
+    /// here, without building a key (an allocation) to look it up. A hit is checked against
+    /// the partition; a miss or a collision falls back to a scan of the open partitions.
+    partition_index: HashMap<(i32, u64), usize, foldhash::fast::FixedState>,
     /// The partition of the last flow pushed: flows come in runs of one day and site, so
-    /// most find theirs without a key built, hashed and compared.
+    /// most find theirs with one comparison.
     last_partition: Option<usize>,
     buffered: usize,
     alerts: Keyed<StoredAlert>,
@@ -204,7 +208,7 @@ impl StoreWriter {
                 .collect(),
             inputs: Vec::new(),
             partitions: Vec::new(),
-            partition_index: HashMap::new(),
+            partition_index: HashMap::default(),
             last_partition: None,
             buffered: 0,
             alerts: Keyed::new(Table::Alerts),
@@ -274,19 +278,24 @@ impl StoreWriter {
         state.dirty = true;
         let day = layout::day_of(flow.ts.as_micros());
         let site = place.partition_site;
+        let holds = |p: &(PartitionKey, FlowColumns)| p.0.0 == day && p.0.1.as_deref() == site;
         let at = match self.last_partition {
-            Some(at) if matches!(&self.partitions[at].0, (d, s) if *d == day && s.as_deref() == site) => {
-                at
-            }
+            Some(at) if holds(&self.partitions[at]) => at,
             _ => {
-                let key = (day, site.map(str::to_string));
-                let at = match self.partition_index.get(&key) {
-                    Some(&at) => at,
-                    None => {
-                        self.partition_index
-                            .insert(key.clone(), self.partitions.len());
-                        self.partitions.push((key, FlowColumns::new()));
-                        self.partitions.len() - 1
+                let hashed = (day, self.partition_index.hasher().hash_one(site));
+                let at = match self.partition_index.get(&hashed) {
+                    Some(&at) if holds(&self.partitions[at]) => at,
+                    _ => {
+                        let at = match self.partitions.iter().position(holds) {
+                            Some(at) => at,
+                            None => {
+                                let key = (day, site.map(str::to_string));
+                                self.partitions.push((key, FlowColumns::new()));
+                                self.partitions.len() - 1
+                            }
+                        };
+                        self.partition_index.insert(hashed, at);
+                        at
                     }
                 };
                 self.last_partition = Some(at);
