@@ -40,8 +40,10 @@ type PartitionKey = (i32, Option<String>);
 /// Rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
 
-/// How segments are encoded. Parquet's defaults dictionary-encode every column and keep
-/// min/max of every value; for a flow's unique values that only costs time and space:
+/// How the segments of the tables other than `flows` are encoded by Arrow's writer (the
+/// `flows` segments make the same choices in `flow_file.rs`). Parquet's defaults
+/// dictionary-encode every column and keep min/max of every value; for unique values that
+/// only costs time and space:
 /// * `uid`, `duration_us` and the byte counts are nearly unique per flow, so a dictionary
 ///   would hold every value once more plus an index per row; they are written plain;
 /// * `ts` rises within a segment and many stacks hand out source ports in sequence, so
@@ -51,9 +53,8 @@ pub const ROW_GROUP_ROWS: usize = 1 << 20;
 /// * zstd level 1 compressed the demo's segments smaller than level 3 and in less time,
 ///   because most bytes left after the encodings are random.
 ///
-/// On the medium demo this took the store from 43.2 to 36.0 bytes a flow and whole ingest
-/// from 8.45–11.5 s to 7.61–8.30 s on a busy machine (BENCHMARKS.md). Column names are matched in every table,
-/// which is harmless: the same names mean the same things there.
+/// Column names are matched in every table, which is harmless: the same names mean the
+/// same things there.
 fn segment_properties() -> WriterProperties {
     use parquet::basic::Encoding;
     use parquet::file::properties::EnabledStatistics;

@@ -133,7 +133,7 @@ fn flows_come_back_as_stored_partitioned_by_day_and_site() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The encodings chosen per column (see `segment_properties`): unique columns carry no
+/// The encodings chosen per column (see `flow_file.rs`): unique columns carry no
 /// dictionary, `ts` and `src_port` are delta-encoded and left uncompressed, the uid keeps no
 /// min/max, the rest keeps Parquet's dictionary; every other chunk is zstd.
 #[test]
