@@ -326,6 +326,110 @@ fn byte_stats(dict: &Dictionary, nulls: u64) -> Option<Statistics> {
     Some(ValueStatistics::new(min, max, None, Some(nulls), false).into())
 }
 
+/// Most threads a commit encodes its `flows` segments on: segments are independent, so
+/// they are spread over the cores the process may use, up to this many.
+const MAX_ENCODE_THREADS: usize = 4;
+
+/// Encoders for a commit's `flows` segments, one per thread the process may use (one under
+/// `taskset -c 0`). The segments come out byte for byte as one encoder would write them, in
+/// the order given, so files and hash chain do not depend on the machine.
+pub(crate) struct SegmentEncoders {
+    threads: usize,
+    encoders: Vec<PageEncoder>,
+}
+
+impl std::fmt::Debug for SegmentEncoders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SegmentEncoders")
+            .field("threads", &self.threads)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SegmentEncoders {
+    pub(crate) fn new() -> Self {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::with_threads(threads)
+    }
+
+    pub(crate) fn with_threads(threads: usize) -> Self {
+        Self {
+            threads: threads.clamp(1, MAX_ENCODE_THREADS),
+            encoders: Vec::new(),
+        }
+    }
+
+    /// Writes each segment as a Parquet file in memory (emptying its columns), in order.
+    pub(crate) fn encode(
+        &mut self,
+        segments: Vec<&mut FlowColumns>,
+    ) -> Result<Vec<Vec<u8>>, ParquetError> {
+        let threads = self.threads.min(segments.len()).max(1);
+        while self.encoders.len() < threads {
+            self.encoders.push(PageEncoder::new()?);
+        }
+        if threads == 1 {
+            let encoder = &mut self.encoders[0];
+            return segments
+                .into_iter()
+                .map(|c| c.write(Vec::new(), encoder))
+                .collect();
+        }
+        // Largest segment first to the thread with the fewest rows so far.
+        let mut order: Vec<usize> = (0..segments.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(segments[i].rows));
+        let mut load = vec![0usize; threads];
+        let mut owner = vec![0usize; segments.len()];
+        for i in order {
+            let t = (0..threads).min_by_key(|&t| load[t]).unwrap_or(0);
+            load[t] += segments[i].rows;
+            owner[i] = t;
+        }
+        let mut work: Vec<Vec<(usize, &mut FlowColumns)>> =
+            (0..threads).map(|_| Vec::new()).collect();
+        for (i, columns) in segments.into_iter().enumerate() {
+            work[owner[i]].push((i, columns));
+        }
+        let mut files: Vec<Option<Result<Vec<u8>, ParquetError>>> =
+            (0..owner.len()).map(|_| None).collect();
+        std::thread::scope(|scope| {
+            let running: Vec<_> = work
+                .into_iter()
+                .zip(self.encoders.iter_mut())
+                .map(|(mine, encoder)| {
+                    scope.spawn(move || {
+                        mine.into_iter()
+                            .map(|(i, c)| (i, c.write(Vec::new(), encoder)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for thread in running {
+                match thread.join() {
+                    Ok(done) => {
+                        for (i, file) in done {
+                            files[i] = Some(file);
+                        }
+                    }
+                    Err(_) => {
+                        // Its segments stay `None` and fail below.
+                    }
+                }
+            }
+        });
+        files
+            .into_iter()
+            .map(|f| {
+                f.unwrap_or_else(|| {
+                    Err(ParquetError::General(
+                        "a segment encoder thread panicked".into(),
+                    ))
+                })
+            })
+            .collect()
+    }
+}
+
 /// Encodes column chunks page by page: one zstd context and scratch buffers for a whole run.
 pub(crate) struct PageEncoder {
     zstd: zstd::bulk::Compressor<'static>,
@@ -743,20 +847,23 @@ mod tests {
         })
     }
 
+    fn place(r: &Row) -> FlowPlace<'static> {
+        FlowPlace {
+            partition_site: r.sites[0],
+            src_site: r.sites[0],
+            dst_site: r.sites[1],
+            src_asset: r.sites[2],
+            dst_asset: r.sites[3],
+            direction: r.direction,
+            policy_action: "allow",
+            policy_rule: r.rule,
+        }
+    }
+
     fn write(rows: &[Row], page_rows: usize) -> Vec<u8> {
         let mut columns = FlowColumns::new();
         for r in rows {
-            let place = FlowPlace {
-                partition_site: r.sites[0],
-                src_site: r.sites[0],
-                dst_site: r.sites[1],
-                src_asset: r.sites[2],
-                dst_asset: r.sites[3],
-                direction: r.direction,
-                policy_action: "allow",
-                policy_rule: r.rule,
-            };
-            columns.push(&r.flow, &place);
+            columns.push(&r.flow, &place(r));
         }
         let mut encoder = PageEncoder::new().unwrap();
         encoder.page_rows = page_rows;
@@ -916,7 +1023,7 @@ mod tests {
     #[test]
     fn chunk_statistics_bound_the_values_and_count_nulls() {
         let mut runner = proptest::test_runner::TestRunner::deterministic();
-        let rows = rows().new_tree(&mut runner).unwrap().current();
+        let rows = rows_strategy_value(&mut runner);
         let file = SerializedFileReader::new(Bytes::from(write(&rows, 16))).unwrap();
         let group = file.metadata().row_group(0);
         let stats = |name: &str| {
@@ -962,13 +1069,61 @@ mod tests {
         assert!(stats("uid").is_none());
     }
 
+    /// Segments encoded on several threads are the bytes one thread writes, in the order given.
+    #[test]
+    fn segments_encoded_in_parallel_are_those_of_one_encoder_in_order() {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let segments: Vec<Vec<Row>> = (0..7)
+            .map(|k| {
+                let mut rows = Vec::new();
+                while rows.len() < 50 * (k % 3 + 1) {
+                    rows.extend(rows_strategy_value(&mut runner));
+                }
+                rows
+            })
+            .collect();
+        let fill = || -> Vec<FlowColumns> {
+            segments
+                .iter()
+                .map(|rows| {
+                    let mut columns = FlowColumns::new();
+                    for r in rows {
+                        columns.push(&r.flow, &place(r));
+                    }
+                    columns
+                })
+                .collect()
+        };
+        let encode = |threads: usize| {
+            let mut columns = fill();
+            let files = SegmentEncoders::with_threads(threads)
+                .encode(columns.iter_mut().collect())
+                .unwrap();
+            assert!(
+                columns.iter().all(|c| c.rows == 0),
+                "encoding empties the columns"
+            );
+            files
+        };
+        let one = encode(1);
+        assert_eq!(one.len(), segments.len());
+        for (file, rows) in one.iter().zip(&segments) {
+            assert_eq!(read(file.clone()).num_rows(), rows.len());
+        }
+        assert_eq!(encode(3), one);
+    }
+
+    fn rows_strategy_value(runner: &mut proptest::test_runner::TestRunner) -> Vec<Row> {
+        rows().new_tree(runner).unwrap().current()
+    }
+
     /// Many rows over several pages, long runs and a dictionary past the direct table.
     #[test]
     fn a_large_segment_reads_back_over_many_pages() {
         let mut runner = proptest::test_runner::TestRunner::deterministic();
         let mut many = Vec::new();
         while many.len() < 20_000 {
-            many.extend(rows().new_tree(&mut runner).unwrap().current());
+            many.extend(rows_strategy_value(&mut runner));
         }
         assert_reads_back(&many, 4096);
     }

@@ -11,7 +11,7 @@
 //! committed segments still in staging are moved to their places, and staged files that no
 //! commit names are deleted.
 
-use crate::flow_file::{FlowColumns, PageEncoder};
+use crate::flow_file::{FlowColumns, SegmentEncoders};
 use crate::layout::{self, EXTERNAL_SITE, MANIFEST, STAGING, Table};
 use crate::manifest::{self, Commit, InputProgress, Manifest, Segment};
 use crate::schema::{FlowPlace, StoredAlert, StoredHostEvent, StoredLogon};
@@ -157,9 +157,8 @@ pub struct StoreWriter {
     host_events: Keyed<StoredHostEvent>,
     stats: WriteStats,
     props: WriterProperties,
-    /// Encodes the `flows` segments (the other tables go through Arrow's writer); made at
-    /// the first commit with flows, taken out while a commit uses it.
-    flow_encoder: Option<PageEncoder>,
+    /// Encode the `flows` segments (the other tables go through Arrow's writer).
+    flow_encoders: SegmentEncoders,
     commit_rows: usize,
 }
 
@@ -217,7 +216,7 @@ impl StoreWriter {
             host_events: Keyed::new(Table::HostEvents),
             stats: WriteStats::default(),
             props,
-            flow_encoder: None,
+            flow_encoders: SegmentEncoders::new(),
             commit_rows: COMMIT_ROWS,
         })
     }
@@ -387,17 +386,23 @@ impl StoreWriter {
         self.partition_index.clear();
         self.last_partition = None;
         partitions.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut encoder = match self.flow_encoder.take() {
-            Some(e) => e,
-            None => PageEncoder::new().map_err(StoreError::Parquet)?,
-        };
-        for ((day, site), mut cols) in partitions {
-            if cols.rows == 0 {
-                continue;
-            }
-            let (rows, min_ts, max_ts) = (cols.rows as u64, cols.min_ts, cols.max_ts);
+        partitions.retain(|(_, cols)| cols.rows > 0);
+        // Encoding empties the columns: their extent is taken first.
+        let extents: Vec<(u64, i64, i64)> = partitions
+            .iter()
+            .map(|(_, c)| (c.rows as u64, c.min_ts, c.max_ts))
+            .collect();
+        let files = self
+            .flow_encoders
+            .encode(partitions.iter_mut().map(|(_, cols)| cols).collect())
+            .map_err(StoreError::Parquet)?;
+        let keys = partitions.into_iter().map(|(key, _)| key);
+        for (((day, site), (rows, min_ts, max_ts)), bytes) in keys.zip(extents).zip(files) {
             let site = site.unwrap_or_else(|| EXTERNAL_SITE.to_string());
-            let write = |file| cols.write(file, &mut encoder);
+            let write = |mut file: File| -> Result<File, ParquetError> {
+                file.write_all(&bytes)?;
+                Ok(file)
+            };
             let seg = self.stage(
                 Table::Flows,
                 day,
@@ -411,7 +416,6 @@ impl StoreWriter {
             )?;
             staged.push(seg);
         }
-        self.flow_encoder = Some(encoder);
         self.buffered = 0;
         let alerts = std::mem::take(&mut self.alerts.buffered);
         let (part, batch) = (StoredAlert::partition, crate::schema::alerts_batch);
