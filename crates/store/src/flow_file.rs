@@ -359,21 +359,25 @@ impl SegmentEncoders {
         }
     }
 
-    /// Writes each segment as a Parquet file in memory (emptying its columns), in order.
-    pub(crate) fn encode(
+    /// Writes each segment as a Parquet file in memory (emptying its columns) and hands it
+    /// to `each` with its index, in order. With one thread each file is handed on before the
+    /// next is encoded, so memory holds one segment's file at a time; with more, the
+    /// commit's files are all held until the last is encoded.
+    pub(crate) fn encode<E: From<ParquetError>>(
         &mut self,
         segments: Vec<&mut FlowColumns>,
-    ) -> Result<Vec<Vec<u8>>, ParquetError> {
+        mut each: impl FnMut(usize, Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let threads = self.threads.min(segments.len()).max(1);
         while self.encoders.len() < threads {
             self.encoders.push(PageEncoder::new()?);
         }
         if threads == 1 {
             let encoder = &mut self.encoders[0];
-            return segments
-                .into_iter()
-                .map(|c| c.write(Vec::new(), encoder))
-                .collect();
+            for (i, columns) in segments.into_iter().enumerate() {
+                each(i, columns.write(Vec::new(), encoder)?)?;
+            }
+            return Ok(());
         }
         // Largest segment first to the thread with the fewest rows so far.
         let mut order: Vec<usize> = (0..segments.len()).collect();
@@ -417,16 +421,11 @@ impl SegmentEncoders {
                 }
             }
         });
-        files
-            .into_iter()
-            .map(|f| {
-                f.unwrap_or_else(|| {
-                    Err(ParquetError::General(
-                        "a segment encoder thread panicked".into(),
-                    ))
-                })
-            })
-            .collect()
+        for (i, file) in files.into_iter().enumerate() {
+            let panicked = || ParquetError::General("a segment encoder thread panicked".into());
+            each(i, file.ok_or_else(panicked)??)?;
+        }
+        Ok(())
     }
 }
 
@@ -1096,8 +1095,13 @@ mod tests {
         };
         let encode = |threads: usize| {
             let mut columns = fill();
-            let files = SegmentEncoders::with_threads(threads)
-                .encode(columns.iter_mut().collect())
+            let mut files = Vec::new();
+            SegmentEncoders::with_threads(threads)
+                .encode(columns.iter_mut().collect(), |i, file| {
+                    assert_eq!(i, files.len(), "files come in order");
+                    files.push(file);
+                    Ok::<_, ParquetError>(())
+                })
                 .unwrap();
             assert!(
                 columns.iter().all(|c| c.rows == 0),

@@ -85,7 +85,7 @@ pub enum StoreError {
     #[error("arrow: {0}")]
     Arrow(arrow_schema::ArrowError),
     #[error("parquet: {0}")]
-    Parquet(parquet::errors::ParquetError),
+    Parquet(#[from] parquet::errors::ParquetError),
     #[error("json: {0}")]
     Json(serde_json::Error),
 }

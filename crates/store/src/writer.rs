@@ -392,21 +392,22 @@ impl StoreWriter {
             .iter()
             .map(|(_, c)| (c.rows as u64, c.min_ts, c.max_ts))
             .collect();
-        let files = self
-            .flow_encoders
-            .encode(partitions.iter_mut().map(|(_, cols)| cols).collect())
-            .map_err(StoreError::Parquet)?;
-        let keys = partitions.into_iter().map(|(key, _)| key);
-        for (((day, site), (rows, min_ts, max_ts)), bytes) in keys.zip(extents).zip(files) {
-            let site = site.unwrap_or_else(|| EXTERNAL_SITE.to_string());
+        let keys: Vec<PartitionKey> = partitions.iter().map(|(key, _)| key.clone()).collect();
+        // Staging needs the writer while the encoders run: they are lent out meanwhile.
+        let mut encoders =
+            std::mem::replace(&mut self.flow_encoders, SegmentEncoders::with_threads(1));
+        let segments = partitions.iter_mut().map(|(_, cols)| cols).collect();
+        let encoded = encoders.encode(segments, |i, bytes| {
+            let ((day, site), (rows, min_ts, max_ts)) = (&keys[i], extents[i]);
+            let site = site.as_deref().unwrap_or(EXTERNAL_SITE);
             let write = |mut file: File| -> Result<File, ParquetError> {
                 file.write_all(&bytes)?;
                 Ok(file)
             };
             let seg = self.stage(
                 Table::Flows,
-                day,
-                &site,
+                *day,
+                site,
                 seq,
                 staged.len(),
                 rows,
@@ -415,7 +416,10 @@ impl StoreWriter {
                 max_ts,
             )?;
             staged.push(seg);
-        }
+            Ok::<_, StoreError>(())
+        });
+        self.flow_encoders = encoders;
+        encoded?;
         self.buffered = 0;
         let alerts = std::mem::take(&mut self.alerts.buffered);
         let (part, batch) = (StoredAlert::partition, crate::schema::alerts_batch);
