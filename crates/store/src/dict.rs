@@ -171,9 +171,6 @@ pub(crate) struct NumberDict<const BYTES: usize> {
     direct: Vec<u32>,
     index: Index<u64>,
     pub(crate) dict: Dictionary,
-    /// Smallest and largest distinct value, for the chunk's statistics.
-    pub(crate) min: u64,
-    pub(crate) max: u64,
 }
 
 impl<const BYTES: usize> NumberDict<BYTES> {
@@ -182,8 +179,6 @@ impl<const BYTES: usize> NumberDict<BYTES> {
             direct: vec![NULL; DIRECT],
             index: Index::default(),
             dict: Dictionary::default(),
-            min: u64::MAX,
-            max: 0,
         }
     }
 
@@ -192,22 +187,20 @@ impl<const BYTES: usize> NumberDict<BYTES> {
         let at = if value < DIRECT as u64 {
             let slot = &mut self.direct[value as usize];
             if *slot == NULL {
-                *slot = Self::add(&mut self.dict, &mut self.min, &mut self.max, value);
+                *slot = Self::add(&mut self.dict, value);
             }
             *slot
         } else {
-            let (dict, min, max) = (&mut self.dict, &mut self.min, &mut self.max);
+            let dict = &mut self.dict;
             *self
                 .index
                 .entry(value)
-                .or_insert_with(|| Self::add(dict, min, max, value))
+                .or_insert_with(|| Self::add(dict, value))
         };
         self.dict.rows.push(at);
     }
 
-    fn add(dict: &mut Dictionary, min: &mut u64, max: &mut u64, value: u64) -> u32 {
-        *min = (*min).min(value);
-        *max = (*max).max(value);
+    fn add(dict: &mut Dictionary, value: u64) -> u32 {
         dict.plain.extend_from_slice(&value.to_le_bytes()[..BYTES]);
         dict.len += 1;
         dict.len - 1
@@ -218,8 +211,17 @@ impl<const BYTES: usize> NumberDict<BYTES> {
         self.direct.fill(NULL);
         self.index.clear();
         self.dict.clear();
-        self.min = u64::MAX;
-        self.max = 0;
+    }
+}
+
+impl Dictionary {
+    /// The number values of a [`NumberDict<BYTES>`], in index order.
+    pub(crate) fn number_values<const BYTES: usize>(&self) -> impl Iterator<Item = u64> + '_ {
+        self.plain.chunks_exact(BYTES).map(|b| {
+            let mut le = [0u8; 8];
+            le[..BYTES].copy_from_slice(b);
+            u64::from_le_bytes(le)
+        })
     }
 }
 
@@ -288,19 +290,14 @@ mod tests {
                 for &v in &segment {
                     column.append(v);
                 }
-                let values: Vec<u64> = column
-                    .dict
-                    .plain
-                    .chunks_exact(8)
-                    .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
-                    .collect();
+                let values: Vec<u64> = column.dict.number_values::<8>().collect();
                 let back: Vec<u64> =
                     column.dict.rows.iter().map(|&at| values[at as usize]).collect();
                 prop_assert_eq!(&back, &segment);
                 let distinct: std::collections::BTreeSet<_> = segment.iter().collect();
                 prop_assert_eq!(values.len(), distinct.len());
-                prop_assert_eq!(column.min, *segment.iter().min().unwrap());
-                prop_assert_eq!(column.max, *segment.iter().max().unwrap());
+                prop_assert_eq!(values.iter().min(), segment.iter().min());
+                prop_assert_eq!(values.iter().max(), segment.iter().max());
                 column.clear();
             }
         }

@@ -185,13 +185,13 @@ impl FlowColumns {
             e.dictionary(col(4), &self.src_ip.dict, byte_stats)?,
             e.delta_u16(col(5), &self.src_port)?,
             e.dictionary(col(6), &self.dst_ip.dict, byte_stats)?,
-            e.dictionary(col(7), &self.dst_port.dict, number_stats(&self.dst_port))?,
+            e.dictionary(col(7), &self.dst_port.dict, number_stats::<4>)?,
             e.dictionary(col(8), &self.proto.dict, byte_stats)?,
             e.dictionary(col(9), &self.service.dict, byte_stats)?,
             e.plain_u64(col(10), &self.orig_bytes)?,
             e.plain_u64(col(11), &self.resp_bytes)?,
-            e.dictionary(col(12), &self.orig_pkts.dict, number_stats(&self.orig_pkts))?,
-            e.dictionary(col(13), &self.resp_pkts.dict, number_stats(&self.resp_pkts))?,
+            e.dictionary(col(12), &self.orig_pkts.dict, number_stats::<8>)?,
+            e.dictionary(col(13), &self.resp_pkts.dict, number_stats::<8>)?,
             e.dictionary(col(14), &self.conn_state.dict, byte_stats)?,
             e.dictionary(col(15), &self.src_site.dict, byte_stats)?,
             e.dictionary(col(16), &self.dst_site.dict, byte_stats)?,
@@ -290,26 +290,16 @@ fn int64_stats(min: i64, max: i64) -> Statistics {
     ValueStatistics::new(Some(min), Some(max), None, Some(0), false).into()
 }
 
-/// Min/max of a number column's distinct values (unsigned, as its logical type sorts).
-fn number_stats<const BYTES: usize>(
-    column: &NumberDict<BYTES>,
-) -> impl FnOnce(&Dictionary, u64) -> Option<Statistics> + '_ {
-    move |dict, _| {
-        (dict.len > 0).then(|| {
-            if BYTES == 8 {
-                int64_stats(column.min as i64, column.max as i64)
-            } else {
-                ValueStatistics::new(
-                    Some(column.min as i32),
-                    Some(column.max as i32),
-                    None,
-                    Some(0),
-                    false,
-                )
-                .into()
-            }
-        })
-    }
+/// Min/max of a number column's distinct values (unsigned, as its logical type sorts),
+/// INT64 for 8-byte values, INT32 for 4-byte ones.
+fn number_stats<const BYTES: usize>(dict: &Dictionary, _nulls: u64) -> Option<Statistics> {
+    let min = dict.number_values::<BYTES>().min()?;
+    let max = dict.number_values::<BYTES>().max()?;
+    Some(if BYTES == 8 {
+        int64_stats(min as i64, max as i64)
+    } else {
+        ValueStatistics::new(Some(min as i32), Some(max as i32), None, Some(0), false).into()
+    })
 }
 
 /// Min/max of a text column's distinct values in byte order, and its nulls.

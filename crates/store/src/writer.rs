@@ -387,16 +387,17 @@ impl StoreWriter {
         self.last_partition = None;
         partitions.sort_by(|a, b| a.0.cmp(&b.0));
         partitions.retain(|(_, cols)| cols.rows > 0);
+        let (keys, mut columns): (Vec<PartitionKey>, Vec<FlowColumns>) =
+            partitions.into_iter().unzip();
         // Encoding empties the columns: their extent is taken first.
-        let extents: Vec<(u64, i64, i64)> = partitions
+        let extents: Vec<(u64, i64, i64)> = columns
             .iter()
-            .map(|(_, c)| (c.rows as u64, c.min_ts, c.max_ts))
+            .map(|c| (c.rows as u64, c.min_ts, c.max_ts))
             .collect();
-        let keys: Vec<PartitionKey> = partitions.iter().map(|(key, _)| key.clone()).collect();
         // Staging needs the writer while the encoders run: they are lent out meanwhile.
         let mut encoders =
             std::mem::replace(&mut self.flow_encoders, SegmentEncoders::with_threads(1));
-        let segments = partitions.iter_mut().map(|(_, cols)| cols).collect();
+        let segments = columns.iter_mut().collect();
         let encoded = encoders.encode(segments, |i, bytes| {
             let ((day, site), (rows, min_ts, max_ts)) = (&keys[i], extents[i]);
             let site = site.as_deref().unwrap_or(EXTERNAL_SITE);
